@@ -1,0 +1,146 @@
+"""Command line: serve (the default) and check-config. Exit 2 on a bad config, before anything starts."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from . import __version__
+from .aggregate import Aggregate
+from .collector import UsageCollector
+from .config import Config, ConfigError, load_config
+from .ingest import Ingestor
+from .ledger import Ledger, LedgerError
+from .web import ExporterApp, serve
+
+log = logging.getLogger("claude_usage")
+
+DEFAULT_LISTEN = "127.0.0.1:9787"  # transcripts are private: loopback unless told otherwise
+EXIT_CONFIG = 2
+
+
+def _common_flags(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--config", type=Path, default=default, metavar="FILE", help="YAML config file (optional)")
+    parser.add_argument("--state-dir", type=Path, default=default, metavar="DIR", help="where the ledger is kept")
+    parser.add_argument(
+        "--log.level", dest="log_level", default=default, choices=["debug", "info", "warning", "error"], help="log level"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claude-usage-exporter",
+        description="Prometheus exporter for Claude API token usage and cost from Claude Code and OpenClaw transcripts.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _common_flags(parser, None)
+    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # SUPPRESS: a flag given before the sub-command is not overwritten by the sub-command's default.
+    check = commands.add_parser("check-config", help="validate the config and the transcript roots, then exit")
+    _common_flags(check, argparse.SUPPRESS)
+    return parser
+
+
+def parse_listen_address(value: str) -> tuple[str, int]:
+    host, separator, port = value.rpartition(":")
+    if not separator or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--web.listen-address: expected HOST:PORT, not {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def check_roots(config: Config) -> list[str]:
+    """Roots that exist but cannot be read: a start-up error. Missing roots may appear later."""
+    problems = []
+    for source, roots in config.roots.items():
+        for root in roots:
+            if root.exists() and not os.access(root, os.R_OK | os.X_OK):
+                problems.append(f"sources.{source}.roots: {root}: permission denied")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=(args.log_level or "info").upper(),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = load_config(args.config, args.state_dir)
+        problems = check_roots(config)
+        if problems:
+            raise ConfigError("; ".join(problems))
+        listen = parse_listen_address(args.listen)
+    except ConfigError as error:
+        print(f"claude-usage-exporter: error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        return check_config(config)
+    return run_server(config, *listen)
+
+
+def check_config(config: Config) -> int:
+    print(f"config: {config.source_file or 'none (defaults)'}")
+    print(f"state dir: {config.state_dir}")
+    for source, roots in config.roots.items():
+        for root in roots:
+            print(f"{source} root: {root} ({'found' if root.is_dir() else 'not there yet'})")
+    print(f"budgets: {', '.join(f'{b.name} ({b.period}, ${b.limit_usd:.2f})' for b in config.budgets) or 'none'}")
+    print("config OK")
+    return 0
+
+
+def run_server(config: Config, host: str, port: int) -> int:
+    try:
+        ledger = Ledger(config.state_dir)
+    except (LedgerError, OSError) as error:
+        print(f"claude-usage-exporter: error: state_dir: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    aggregate = Aggregate()
+    ingestor = Ingestor(config, ledger, aggregate)
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(UsageCollector(config, aggregate, ingestor.stats))
+    app = ExporterApp(registry, ingestor.ready)
+    try:
+        server = serve(app, host, port)
+    except OSError as error:
+        print(f"claude-usage-exporter: error: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        return 1
+    log.info("listening on http://%s:%d/ version=%s", host, port, __version__)
+    for source, roots in config.roots.items():
+        for root in roots:
+            log.info("source=%s root=%s %s", source, root, "found" if root.is_dir() else "not there yet; watched for")
+
+    stop = threading.Event()
+
+    def ingest() -> None:
+        try:
+            ingestor.start_up()
+            ingestor.run(stop)
+        except Exception:
+            log.exception("ingest stopped")
+            stop.set()
+
+    worker = threading.Thread(target=ingest, name="ingest")
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.start()
+    stop.wait()
+    log.info("shutting down")
+    ingestor.stop_waking()
+    worker.join(timeout=30)
+    server.shutdown()
+    ledger.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
