@@ -61,7 +61,9 @@ def check_roots(config: Config) -> list[str]:
     problems = []
     for source, roots in config.roots.items():
         for root in roots:
-            if root.exists() and not os.access(root, os.R_OK | os.X_OK):
+            if root.exists() and not root.is_dir():
+                problems.append(f"sources.{source}.roots: {root}: not a directory")
+            elif root.exists() and not os.access(root, os.R_OK | os.X_OK):
                 problems.append(f"sources.{source}.roots: {root}: permission denied")
     return problems
 

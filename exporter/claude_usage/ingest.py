@@ -94,14 +94,22 @@ class Ingestor:
     def start_up(self) -> None:
         """Totals from the ledger, then watchers, then one full scan; ready after it is committed."""
         started = time.monotonic()
+        self.load_totals()
+        # Watch before scanning, so a line written during the scan is not missed.
+        self.watcher.start([directory for _, _, directory in self.watch_targets()])
+        self.catch_up()
+        self.ready.set()
+        log.info("ready: ledger and first scan done in %.2fs", time.monotonic() - started)
+
+    def load_totals(self) -> None:
         rev, sessions = self.ledger.session_totals()
         recent = self.ledger.bucket_totals_since(time.time() - BUCKET_RETENTION_SECONDS, BUCKET_SECONDS)
         self.aggregate.rebuild(rev, sessions, recent)
-        self.watcher.start([directory for _, _, directory in self.watch_targets()])
+
+    def catch_up(self) -> None:
+        """One full scan, committed and applied to the totals (also what `report` runs once)."""
         self.scan()
         self.sync()
-        self.ready.set()
-        log.info("ready: ledger and first scan done in %.2fs", time.monotonic() - started)
 
     def run(self, stop: threading.Event) -> None:
         next_scan = time.monotonic() + self.config.poll_interval_seconds

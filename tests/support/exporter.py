@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from .waiting import free_port, http_get, wait_until
 
+DISCOVERY_VARIABLES = ("CLAUDE_CONFIG_DIR", "OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "MOLTBOT_STATE_DIR", "XDG_STATE_HOME")
 CONSOLE_SCRIPT = shutil.which("claude-usage-exporter", path=os.path.dirname(sys.executable)) or "claude-usage-exporter"
 
 
@@ -56,7 +57,11 @@ class ExporterProcess:
     def start(self, wait_ready: float = 30.0) -> "ExporterProcess":
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(self.config))
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        # A home of its own: with a partial config the exporter must never find the real user's transcripts.
+        home = self.workdir / "home"
+        home.mkdir(exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if k not in DISCOVERY_VARIABLES}
+        env.update({"HOME": str(home), "XDG_STATE_HOME": str(home / ".local/state"), "PYTHONUNBUFFERED": "1", **self.env})
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [
