@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -175,14 +175,15 @@ class Ledger:
                     inserts.append(_event_row(key, priced, event.tokens, priced.cost_usd))
                     changes.append(_change_row(event, event.tokens, priced.cost_usd, 1, priced.priced))
                     continue
-                old_tokens, old_cost = old
+                old_tokens, old_cost, old_ts = old
                 tokens = old_tokens.merged_with(event.tokens)
                 cost = max(old_cost, priced.cost_usd)
                 if tokens == old_tokens and cost == old_cost:
                     continue
                 delta = TokenCounts(*(a - b for a, b in zip(tokens.as_tuple(), old_tokens.as_tuple())))
                 updates.append((*tokens.as_tuple(), cost, key))
-                changes.append(_change_row(event, delta, cost - old_cost, 0, priced.priced))
+                # The difference belongs to the stored event's time (its window), not the later line's.
+                changes.append(_change_row(replace(event, timestamp=old_ts), delta, cost - old_cost, 0, priced.priced))
             db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
             db.executemany(
                 "UPDATE events SET input=?, output=?, cache_read=?, cache_write_5m=?, cache_write_1h=?, cost_usd=?"
@@ -205,17 +206,17 @@ class Ledger:
             )
         return len(changes)
 
-    def _existing(self, db: sqlite3.Connection, keys: list[str]) -> dict[str, tuple[TokenCounts, float]]:
+    def _existing(self, db: sqlite3.Connection, keys: list[str]) -> dict[str, tuple[TokenCounts, float, float]]:
         found = {}
         for start in range(0, len(keys), _KEY_CHUNK):
             chunk = keys[start : start + _KEY_CHUNK]
             marks = ",".join("?" * len(chunk))
             for row in db.execute(
-                "SELECT dedup_key, input, output, cache_read, cache_write_5m, cache_write_1h, cost_usd"
+                "SELECT dedup_key, input, output, cache_read, cache_write_5m, cache_write_1h, cost_usd, ts"
                 f" FROM events WHERE dedup_key IN ({marks})",
                 chunk,
             ):
-                found[row[0]] = (TokenCounts(*row[1:6]), row[6])
+                found[row[0]] = (TokenCounts(*row[1:6]), row[6], row[7])
         return found
 
     def prune_changes(self, up_to_rev: int) -> None:
@@ -289,6 +290,19 @@ class Ledger:
     def query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple]:
         """Read-only queries for the report and the API (time windows over the events table)."""
         return self._db.execute(sql, parameters).fetchall()
+
+
+def open_reader(state_dir: Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """A read-only connection of its own, for one thread (a web request, the report).
+
+    WAL readers never block the writer; wrap related queries in BEGIN ... COMMIT for one snapshot.
+    """
+    path = state_dir / LEDGER_FILE
+    if not path.exists():
+        raise LedgerError(f"{path}: no ledger yet")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
+    db.execute("PRAGMA query_only=ON")
+    return db
 
 
 def _collapse(events: list[PricedEvent]) -> dict[str, PricedEvent]:
