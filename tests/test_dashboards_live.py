@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.exporter import ExporterProcess
-from tests.support.promstack import PrometheusProcess
+from tests.support.promstack import RULE_FILES, PrometheusProcess, prometheus_config
+from tests.support.transcripts import CLAUDE_CODE_FIXTURE, claude_code_line, copy_fixture_roots, exporter_config
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures"
 DASHBOARD_FILES = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
-RULE_FILES = sorted((ROOT / "prometheus" / "rules").glob("*.y*ml"))
-CLAUDE_SESSION = "3b1f6a2e-9c4d-4e8f-a7b2-5d0c8e1f9a34"
-CLAUDE_TRANSCRIPT = f"projects/-home-alice-src-metrics-demo/{CLAUDE_SESSION}.jsonl"
+CLAUDE_SESSION = "3b1f6a2e-9c4d-4e8f-a7b2-5d0c8e1f9a34"  # the Claude Code fixture's session
 
 # What Grafana would put in place of each variable: "All" is `.*` for the multi-value filters.
 VARIABLES = {
@@ -68,45 +63,20 @@ def substitute(query: str) -> str:
     return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", value, query)
 
 
-def fresh_response(now: datetime) -> str:
-    """One Claude Code assistant line (formats.md §1) in the fixture session, dated now."""
-    stamp = now.strftime("%Y%m%d%H%M%S")
-    return json.dumps({
-        "parentUuid": "6f0e2a1c-0010-4a7e-9b1d-000000000010", "isSidechain": False, "userType": "external",
-        "cwd": "/home/alice/src/metrics-demo", "sessionId": CLAUDE_SESSION, "version": "2.0.76", "gitBranch": "main",
-        "message": {
-            "model": "claude-sonnet-4-5-20250929", "id": f"msg_01LiveDashboards{stamp}", "type": "message",
-            "role": "assistant", "content": [{"type": "text", "text": "Done."}],
-            "stop_reason": "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": 12, "cache_creation_input_tokens": 800, "cache_read_input_tokens": 20000,
-                      "cache_creation": {"ephemeral_5m_input_tokens": 800, "ephemeral_1h_input_tokens": 0},
-                      "output_tokens": 350, "service_tier": "standard"},
-        },
-        "requestId": f"req_011LiveDashboards{stamp}", "type": "assistant",
-        "uuid": "6f0e2a1c-0011-4a7e-9b1d-000000000011",
-        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-    }, separators=(",", ":")) + "\n"
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     root = tmp_path_factory.mktemp("dashboards-live")
-    claude, openclaw = root / "claude", root / "openclaw"
-    shutil.copytree(FIXTURES / "claude-code", claude)
-    shutil.copytree(FIXTURES / "clawdbot", openclaw)
-    with open(claude / CLAUDE_TRANSCRIPT, "a") as transcript:
-        transcript.write(fresh_response(datetime.now(timezone.utc)))
-    config = {
-        "sources": {"claude_code": {"roots": [str(claude)]}, "openclaw": {"roots": [str(openclaw)]}},
-        "budgets": [{"name": "monthly", "period": "month", "limit_usd": 50}],
-    }
+    claude_root, openclaw_root = copy_fixture_roots(root / "transcripts")
+    # One response dated now in the fixture session: the period gauges count only the current day,
+    # week and month, and the per-session series only recently active sessions.
+    with open(claude_root / CLAUDE_CODE_FIXTURE, "ab") as transcript:
+        transcript.write(claude_code_line(session_id=CLAUDE_SESSION, cache_read=20000, cache_write_5m=800))
+    config = exporter_config(claude_root, openclaw_root,
+                             budgets=[{"name": "monthly", "period": "month", "limit_usd": 50}])
     with ExporterProcess(root / "exporter", config) as exporter:
-        prometheus_yml = yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "scrape_configs": [{"job_name": "claude-usage",
-                                "static_configs": [{"targets": [exporter.url.removeprefix("http://")]}]}],
-        })
-        with PrometheusProcess(root / "prometheus", prometheus_yml, RULE_FILES) as prom:
+        # The shipped prometheus.yml and rules, scraping this exporter every second.
+        config_text = prometheus_config(exporter.url.removeprefix("http://"), interval="1s")
+        with PrometheusProcess(root / "prometheus", config_text, RULE_FILES) as prom:
             # rate() needs two samples of a counter inside its window: wait for the second scrape.
             wait_until(lambda: prom.query('count_over_time(claude_usage_cost_usd_total{job="claude-usage"}[1m]) >= 2'),
                        timeout=20, interval=0.5, what="two scrapes of claude_usage_cost_usd_total")

@@ -9,10 +9,9 @@ import subprocess
 import pytest
 import yaml
 
-from tests.support.promstack import PROMETHEUS_YML, REPO, RULE_FILES, alert_rules, binary
+from tests.support.promstack import PROMETHEUS_YML, REPO, RULE_FILES, RUNBOOK_URL, alert_rules, binary, shipped_rules
 
 RULE_TESTS = sorted((REPO / "prometheus" / "tests").glob("*.yml"))
-RUNBOOK_URL = "https://github.com/claude-usage-exporter/claude-usage-exporter/blob/main/docs/runbooks/{}.md"
 RECORDING_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 SEVERITIES = {"critical", "warning", "info"}
 RUNBOOK_SECTIONS = ("## Meaning", "## Impact", "## Diagnosis", "## Mitigation")
@@ -38,16 +37,6 @@ def promtool(*args: str) -> str:
     )
     assert result.returncode == 0, f"promtool {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
     return result.stdout + result.stderr
-
-
-def recording_rules() -> list[dict]:
-    return [
-        rule
-        for path in RULE_FILES
-        for group in yaml.safe_load(path.read_text())["groups"]
-        for rule in group["rules"]
-        if "record" in rule
-    ]
 
 
 def test_rule_and_test_files_exist():
@@ -104,7 +93,7 @@ def test_runbook_exists_with_its_sections(name):
 
 
 def test_recording_rule_names_are_level_metric_operation():
-    names = [rule["record"] for rule in recording_rules()]
+    names = [rule["record"] for rule in shipped_rules() if "record" in rule]
     assert names
     for name in names:
         assert RECORDING_NAME.match(name), f"{name} is not level:metric:operation"

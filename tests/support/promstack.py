@@ -31,6 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_YML = REPO / "prometheus" / "prometheus.yml"
 RULE_FILES = sorted((REPO / "prometheus" / "rules").glob("*.yml"))
 ALERTMANAGER_YML = REPO / "alertmanager" / "alertmanager.yml"
+# Every alert's runbook_url: the page docs/runbooks/<alertname>.md of the repository.
+RUNBOOK_URL = "https://github.com/claude-usage-exporter/claude-usage-exporter/blob/main/docs/runbooks/{}.md"
 
 
 def binary(*names: str) -> str:
@@ -39,7 +41,7 @@ def binary(*names: str) -> str:
         path = shutil.which(name)
         if path:
             return path
-    raise FileNotFoundError(f"none of {', '.join(names)} is installed (Debian: apt-get install prometheus prometheus-alertmanager)")
+    raise FileNotFoundError(f"{' or '.join(names)} is not installed (Debian: apt-get install prometheus prometheus-alertmanager)")
 
 
 class _Server:
@@ -176,15 +178,14 @@ class AlertmanagerProcess(_Server):
         ]
 
 
+def shipped_rules() -> list[dict]:
+    """Every rule (as parsed YAML: a dict with `record` or `alert`) of the shipped rule files."""
+    return [rule for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]]
+
+
 def alert_rules() -> list[dict]:
-    """Every alerting rule (as parsed YAML) of the shipped rule files."""
-    return [
-        rule
-        for path in RULE_FILES
-        for group in yaml.safe_load(path.read_text())["groups"]
-        for rule in group["rules"]
-        if "alert" in rule
-    ]
+    """Every alerting rule of the shipped rule files."""
+    return [rule for rule in shipped_rules() if "alert" in rule]
 
 
 def prometheus_config(scrape_target: str, alertmanager_target: str | None = None, interval: str = "1s") -> str:
