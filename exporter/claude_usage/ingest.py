@@ -17,9 +17,11 @@ from pathlib import Path
 from .aggregate import BUCKET_RETENTION_SECONDS, BUCKET_SECONDS, Aggregate
 from .config import Config
 from .events import ParseError
-from .ledger import Batch, FileCursor, Ledger
+from .ledger import Batch, FileCursor, Ledger, SessionCursor
 from .pricing import PriceBook
 from .sources import FileContext, FileKind, FileSource, file_sources
+from .sources.openclaw_sqlite import ZstdLines
+from .sqlite_reader import AgentDatabase, AgentDatabases
 from .tailer import ChangeQueue, DirectoryWatcher, LineReader, head_hash
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class IngestStats:
         self.parse_errors[(source, reason)] = self.parse_errors.get((source, reason), 0) + count
 
     def files_watched(self) -> dict[str, int]:
-        return {source: len(paths) for source, paths in list(self.files.items())}
+        return {source: len(paths) for source, paths in self.files.copy().items()}
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Ingestor:
         self._batch = Batch()
         self._index_seen: dict[str, tuple[int, int]] = {}
         self._last_prune = 0.0
+        # OpenClaw 2026.8+ keeps transcripts in per-agent SQLite databases (formats.md §3).
+        self.databases = AgentDatabases(config.openclaw_roots if "openclaw" in self.sources else (), config.max_line_bytes)
 
     # -- where files are ------------------------------------------------------------------
 
@@ -115,7 +119,8 @@ class Ingestor:
         next_scan = time.monotonic() + self.config.poll_interval_seconds
         data_version = self.ledger.data_version()
         while not stop.is_set():
-            paths = self.queue.take(timeout=SYNC_INTERVAL_SECONDS)
+            paths = self.queue.take(timeout=self.databases.wait_seconds(SYNC_INTERVAL_SECONDS))
+            paths |= self.databases.rechecks()  # a WAL write's commit may become visible only later
             try:
                 if paths:
                     self.process(paths)
@@ -154,6 +159,7 @@ class Ingestor:
         vanished = [path for path, cursor in self.ledger.file_cursors().items() if path not in seen and cursor.source in self.sources]
         for path in vanished:
             self._forget(path)
+        self._read_databases(self.databases.discover())
         self._commit()
 
     def _scan_directory(self, directory: Path) -> None:
@@ -164,7 +170,9 @@ class Ingestor:
         self.sync()
 
     def _walk(self, source: FileSource, root: Path, directory: Path) -> list[str]:
-        found = []
+        found: list[str] = []
+        if not directory.is_dir():
+            return found  # a root or folder that does not exist (yet) is not an error
 
         def unreadable(error: OSError) -> None:
             log.error("cannot read directory=%s: %s", error.filename, error.strerror)
@@ -181,12 +189,18 @@ class Ingestor:
         return found
 
     def process(self, paths: set[Path]) -> None:
+        databases: set[AgentDatabase] = set()
         for path in sorted(paths):
+            routed = self.databases.route(path)  # an agent database, its -wal, the registry
+            if routed is not None:
+                databases.update(routed)
+                continue
             located = self.locate(path)
             if located is not None:
                 self._read(path, located.source, located.context)
             elif path.is_dir():
                 self._scan_directory(path)
+        self._read_databases(sorted(databases))
         self._commit()
 
     # -- reading one file -------------------------------------------------------------------
@@ -194,6 +208,8 @@ class Ingestor:
     def _read(self, path: Path, source: FileSource, context: FileContext) -> None:
         if context.kind is FileKind.SESSION_INDEX:
             self._read_index(path, source, context)
+        elif context.kind is FileKind.ZSTD_TRANSCRIPT:
+            self._read_zstd(path, source, context)
         else:
             self._read_transcript(path, source, context)
 
@@ -296,6 +312,74 @@ class Ingestor:
         except ParseError as error:
             log.warning("cannot use session index path=%s reason=%s", path, error.reason)
             self.stats.error(source.name, error.reason)
+
+    # -- OpenClaw 2026.8+: zstd archives and SQLite databases ----------------------------------
+
+    def _read_zstd(self, path: Path, source: FileSource, context: FileContext) -> None:
+        """A zstd-compressed transcript (a deleted session's archive): read whole when it changes."""
+        try:
+            status = os.stat(path)
+        except FileNotFoundError:
+            self._forget(str(path))
+            return
+        except OSError as error:
+            self._unreadable(source, path, error)
+            return
+        self.stats.files.setdefault(source.name, set()).add(str(path))
+        if self._resume_offset(path, status) is None:
+            return
+        errors: dict[str, int] = {}
+        lines = 0
+        try:
+            with open(path, "rb") as handle:
+                decoded = ZstdLines(handle, self.config.max_line_bytes)
+                for line in decoded:
+                    lines += 1
+                    try:
+                        event = source.parse_line(line, context)
+                    except ParseError as error:
+                        errors[error.reason] = errors.get(error.reason, 0) + 1
+                        continue
+                    if event is not None:
+                        self._batch.events.append(self.prices.price(event))
+                if decoded.too_long:
+                    errors["line_too_long"] = decoded.too_long
+        except ParseError as error:  # the stream itself: not zstd, corrupt, or cut short
+            errors[error.reason] = errors.get(error.reason, 0) + 1
+        except OSError as error:
+            self._unreadable(source, path, error)
+            return
+        if errors:
+            log.warning("skipped parts of a zstd transcript: path=%s %s", path, errors)
+        self.stats.lines_read[source.name] = self.stats.lines_read.get(source.name, 0) + lines
+        for reason, count in errors.items():
+            self.stats.error(source.name, reason, count)
+        self._batch.cursors.append(self._cursor(path, source, status, status.st_size))
+
+    def _read_databases(self, databases: list[AgentDatabase]) -> None:
+        """Agent databases whose data_version moved: new rows after each session's cursor."""
+        for database in databases:
+            read = self.databases.read(database, self._database_cursors)
+            source = self.databases.source
+            files = self.stats.files.setdefault(source, set())
+            (files.add if read.present else files.discard)(str(database.path))
+            self._batch.events.extend(self.prices.price(event) for event in read.events)
+            self._batch.session_cursors.extend(read.session_cursors)
+            self._batch.archive_cursors.extend(read.archive_cursors)
+            self._batch.session_names.extend(read.session_names)
+            self.stats.lines_read[source] = self.stats.lines_read.get(source, 0) + read.rows
+            for reason, count in read.errors.items():
+                self.stats.error(source, reason, count)
+            if len(self._batch.events) >= COMMIT_EVERY_EVENTS:
+                self._commit()
+
+    def _database_cursors(self, database_path: str) -> tuple[dict[str, SessionCursor], set[tuple[str, str]]]:
+        """The ledger's cursors for one database, moved by what the pending batch read."""
+        cursors = self.ledger.session_cursors(database_path)
+        cursors.update((c.session_id, c) for c in self._batch.session_cursors if c.database_path == database_path)
+        archives = self.ledger.archive_cursors(database_path)
+        archives.update((a.session_id, a.generation) for a in self._batch.archive_cursors if a.database_path == database_path)
+        return cursors, archives
 
     def _forget(self, key: str) -> None:
         # The cursor goes; the events stay in the ledger, so no total is lowered.

@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 from .events import PricedEvent, SessionName, TokenCounts, UsageEvent
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LEDGER_FILE = "ledger.sqlite"
 _KEY_CHUNK = 500  # below SQLite's bound-parameter limit
 
@@ -59,6 +59,19 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source, session)
     ) WITHOUT ROWID;
     """,
+    # 2: OpenClaw 2026.8+ SQLite transcripts: how far each session's rows were read, and which
+    # deletion archives stored in a database were read.
+    """
+    CREATE TABLE session_cursors (
+        database_path TEXT NOT NULL, session_id TEXT NOT NULL,
+        generation TEXT NOT NULL, last_seq INTEGER NOT NULL,
+        PRIMARY KEY (database_path, session_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE archive_cursors (
+        database_path TEXT NOT NULL, session_id TEXT NOT NULL, generation TEXT NOT NULL,
+        PRIMARY KEY (database_path, session_id, generation)
+    ) WITHOUT ROWID;
+    """,
 )
 
 
@@ -77,6 +90,26 @@ class FileCursor:
     offset: int
     size: int
     head_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCursor:
+    """How far one session of an OpenClaw SQLite database was read: rows up to `last_seq` of the
+    rewrite `generation` (a new generation is read again from seq 0)."""
+
+    database_path: str
+    session_id: str
+    generation: str
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveCursor:
+    """A session archive stored in an OpenClaw SQLite database (session_transcript_archives), read."""
+
+    database_path: str
+    session_id: str
+    generation: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +136,13 @@ class Batch:
     cursors: list[FileCursor] = field(default_factory=list)
     forget_paths: list[str] = field(default_factory=list)
     session_names: list[SessionName] = field(default_factory=list)
+    session_cursors: list[SessionCursor] = field(default_factory=list)
+    archive_cursors: list[ArchiveCursor] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.cursors or self.forget_paths or self.session_names)
+        return bool(
+            self.events or self.cursors or self.forget_paths or self.session_names or self.session_cursors or self.archive_cursors
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +241,14 @@ class Ledger:
                 "INSERT OR REPLACE INTO sessions VALUES (?,?,?)",
                 [(n.source, n.session, n.name) for n in batch.session_names],
             )
+            db.executemany(
+                "INSERT OR REPLACE INTO session_cursors VALUES (?,?,?,?)",
+                [(c.database_path, c.session_id, c.generation, c.last_seq) for c in batch.session_cursors],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO archive_cursors VALUES (?,?,?)",
+                [(a.database_path, a.session_id, a.generation) for a in batch.archive_cursors],
+            )
         return len(changes)
 
     def _existing(self, db: sqlite3.Connection, keys: list[str]) -> dict[str, tuple[TokenCounts, float, float]]:
@@ -284,6 +329,18 @@ class Ledger:
         ).fetchone()
         return FileCursor(*row) if row else None
 
+    def session_cursors(self, database_path: str) -> dict[str, SessionCursor]:
+        rows = self._db.execute(
+            "SELECT database_path, session_id, generation, last_seq FROM session_cursors WHERE database_path=?",
+            (database_path,),
+        )
+        return {r[1]: SessionCursor(*r) for r in rows}
+
+    def archive_cursors(self, database_path: str) -> set[tuple[str, str]]:
+        """(session_id, generation) of the archives of one database that were read."""
+        rows = self._db.execute("SELECT session_id, generation FROM archive_cursors WHERE database_path=?", (database_path,))
+        return {(r[0], r[1]) for r in rows}
+
     def session_names(self) -> dict[tuple[str, str], str]:
         return {(r[0], r[1]): r[2] for r in self._db.execute("SELECT source, session, name FROM sessions")}
 
@@ -313,6 +370,17 @@ def _collapse(events: list[PricedEvent]) -> dict[str, PricedEvent]:
         seen = merged.get(key)
         if seen is None:
             merged[key] = priced
+            continue
+        new, old = priced.event.tokens, seen.event.tokens
+        if (
+            priced.cost_usd >= seen.cost_usd
+            and new.input >= old.input
+            and new.output >= old.output
+            and new.cache_read >= old.cache_read
+            and new.cache_write_5m >= old.cache_write_5m
+            and new.cache_write_1h >= old.cache_write_1h
+        ):
+            merged[key] = priced  # the usual case (a later line of a streamed response): what the merge below gives
             continue
         tokens = seen.event.tokens.merged_with(priced.event.tokens)
         base = priced if priced.cost_usd >= seen.cost_usd else seen

@@ -19,6 +19,9 @@ from ..events import SessionName, UsageEvent
 class FileKind(enum.Enum):
     TRANSCRIPT = "transcript"
     SESSION_INDEX = "session_index"
+    # The same lines as a transcript, compressed as zstd frames (OpenClaw's deletion archives):
+    # read whole, again whenever the file changes; parse_line reads its lines.
+    ZSTD_TRANSCRIPT = "zstd_transcript"
 
 
 @dataclass(frozen=True, slots=True)

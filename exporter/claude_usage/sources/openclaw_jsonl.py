@@ -21,14 +21,23 @@ NAME = "openclaw"
 
 # <sid>.jsonl, <sid>-topic-<thread>.jsonl, and <sid>.jsonl.(deleted|reset).<timestamp>.
 # Not: .bak.<ts> (a copy taken before compaction), .lock, checkpoints, trajectories, and the
-# SQLite era's .deleted.<ts>.<generation>.zst archives (read by the SQLite source).
+# SQLite era's .deleted.<ts>.<generation>.zst archives (matched by _ZSTD_ARCHIVE instead).
 _TRANSCRIPT = re.compile(r"^(?P<session>.+?)\.jsonl(?:\.(?:deleted|reset)\.[^/]+)?$")
 _NOT_TRANSCRIPT = re.compile(r"\.checkpoint\..*\.jsonl$|\.trajectory\.jsonl$|\.zst$|\.lock$|\.jsonl\.bak\.")
+# OpenClaw 2026.8+ (formats.md §3): a deleted session's whole JSONL as zstd frames,
+# <sid>.jsonl.deleted.<ts>.<generation>.zst; and the JSONL files `doctor --fix` imported into SQLite,
+# moved to session-sqlite-import-archive/<session-key slug>.<sid>.jsonl.imported-<ms>[.<n>].
+_ZSTD_ARCHIVE = re.compile(r"^(?P<session>.+?)\.jsonl\.(?:deleted|reset)\.[^/]+\.zst$")
+_IMPORTED = re.compile(r"^(?:.*\.)?(?P<session>[^.]+)\.jsonl(?:\.[^/]*)?$")
+_NOT_IMPORTED = re.compile(r"\.checkpoint\.|\.trajectory\.jsonl|\.jsonl\.bak\.|\.zst$|\.lock$|\.json$")
+IMPORT_ARCHIVE_DIR = "session-sqlite-import-archive"
 _MIRROR_PROVIDERS = {"clawdbot", "moltbot", "openclaw"}
 
 
 def watch_dirs(root: Path) -> Iterable[Path]:
-    return [root / "agents"]
+    # OpenClaw 2026.8+'s registry of agent databases (read by sqlite_reader), where there is one.
+    registry = root / "state"
+    return [root / "agents", registry] if (registry / "openclaw.sqlite").is_file() else [root / "agents"]
 
 
 def classify(path: Path, root: Path) -> FileContext | None:
@@ -36,9 +45,16 @@ def classify(path: Path, root: Path) -> FileContext | None:
         agent, folder, *rest = path.relative_to(root / "agents").parts
     except ValueError:
         return None
+    if folder == IMPORT_ARCHIVE_DIR and len(rest) == 1:
+        match = _IMPORTED.match(rest[0])
+        if match is None or _NOT_IMPORTED.search(rest[0]):
+            return None
+        return FileContext(FileKind.TRANSCRIPT, agent=agent, session=match["session"])
     if folder != "sessions" or len(rest) != 1:
         return None
     name = rest[0]
+    if archive := _ZSTD_ARCHIVE.match(name):
+        return FileContext(FileKind.ZSTD_TRANSCRIPT, agent=agent, session=archive["session"])
     if name == "sessions.json":
         return FileContext(FileKind.SESSION_INDEX, agent=agent, session="")
     match = _TRANSCRIPT.match(name)
