@@ -12,7 +12,7 @@ Forecast (also in docs/budgets.md)::
 `elapsed` is the time since the period began and `remaining` the time until it ends (both in
 seconds, so a 23- or 25-hour day is handled). Counting at least one day of elapsed time keeps the
 first hours of a period from extrapolating wildly ($5 in the first two hours of a month projects
-~$150, not ~$1,800), and the trailing 7-day average carries the usual pace across the start of a
+~$155, not ~$1,800), and the trailing 7-day average carries the usual pace across the start of a
 period, when the period's own rate is still mostly noise. Taking the larger of the two makes the
 forecast cautious: a budget is warned about when either the current period or the last week says
 it will run out. The forecast is never below the spend: both rates are >= 0.
@@ -44,6 +44,7 @@ class BudgetState:
     period_end: float
     now: float
     status: str
+    match: tuple[tuple[str, str], ...] = ()  # (key, pattern) of the budget's filters
 
     @property
     def remaining_usd(self) -> float:
@@ -130,4 +131,5 @@ def evaluate(
         period_end=window.end,
         now=now,
         status=status_of(spend, budget.limit_usd, projected, budget.warning_ratio),
+        match=tuple((key, pattern.pattern) for key, pattern in budget.match.items()),
     )

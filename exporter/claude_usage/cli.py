@@ -1,4 +1,4 @@
-"""Command line: serve (the default) and check-config. Exit 2 on a bad config, before anything starts."""
+"""Command line: serve (the default), check-config and report. Exit 2 on a bad config, before anything starts."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ from prometheus_client import CollectorRegistry
 
 from . import __version__
 from .aggregate import Aggregate
+from .api import UsageApi
+from .budget_collector import BudgetCollector
 from .collector import UsageCollector
 from .config import Config, ConfigError, load_config
 from .ingest import Ingestor
 from .ledger import Ledger, LedgerError
+from .page import UsagePage
+from .report import FORMATS, run_report
 from .web import ExporterApp, serve
 
 log = logging.getLogger("claude_usage")
@@ -46,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: a flag given before the sub-command is not overwritten by the sub-command's default.
     check = commands.add_parser("check-config", help="validate the config and the transcript roots, then exit")
     _common_flags(check, argparse.SUPPRESS)
+    report = commands.add_parser("report", help="ingest what is new, print the usage report, then exit")
+    _common_flags(report, argparse.SUPPRESS)
+    report.add_argument("--format", choices=FORMATS, default="markdown", help="report format (default: markdown)")
+    report.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of standard output")
+    report.add_argument(
+        "--write-dir", type=Path, metavar="DIR", help="also write claude-usage.json and claude-usage.html into DIR"
+    )
     return parser
 
 
@@ -86,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check-config":
         return check_config(config)
+    if args.command == "report":
+        return run_report(config, args.format, args.output, args.write_dir)
     return run_server(config, *listen)
 
 
@@ -110,7 +123,10 @@ def run_server(config: Config, host: str, port: int) -> int:
     ingestor = Ingestor(config, ledger, aggregate)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(UsageCollector(config, aggregate, ingestor.stats))
+    registry.register(BudgetCollector(config, aggregate))
     app = ExporterApp(registry, ingestor.ready)
+    app.route("/", UsagePage(config, ingestor.ready))
+    app.route("/api/usage", UsageApi(config, ingestor.ready))
     try:
         server = serve(app, host, port)
     except OSError as error:

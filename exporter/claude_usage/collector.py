@@ -101,9 +101,11 @@ class UsageCollector(Collector):
             f["session_cost_usd_total"].add_metric(labels, totals.cost_usd)
 
     def _self_metrics(self, snapshot: Snapshot, f: dict[str, Metric]) -> None:
+        # Copies (atomic under the GIL): the ingest thread may add keys while we render.
+        lines_read, parse_errors = self.stats.lines_read.copy(), self.stats.parse_errors.copy()
         for source in sorted(self.config.roots):
-            f["lines_read_total"].add_metric([source], self.stats.lines_read.get(source, 0))
-        for (source, reason), count in sorted(self.stats.parse_errors.items()):
+            f["lines_read_total"].add_metric([source], lines_read.get(source, 0))
+        for (source, reason), count in sorted(parse_errors.items()):
             f["parse_errors_total"].add_metric([source, reason], count)
         files = self.stats.files_watched()
         for source in sorted(self.config.roots):

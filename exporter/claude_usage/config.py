@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -217,7 +218,7 @@ class _Reader:
             if period not in PERIODS:
                 raise self.fail(f"{key}.period", f"must be one of {', '.join(PERIODS)}, not {period!r}")
             limit = entry.get("limit_usd")
-            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0:
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit) or limit < 0:
                 raise self.fail(f"{key}.limit_usd", "must be a number of US dollars >= 0")
             ratio = entry.get("warning_ratio", 0.8)
             if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:

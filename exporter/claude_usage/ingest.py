@@ -30,6 +30,7 @@ COMMIT_EVERY_EVENTS = 20_000
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 PRUNE_INTERVAL_SECONDS = 10.0
 SYNC_INTERVAL_SECONDS = 1.0
+REBUILD_ABOVE_CHANGES = 5_000
 
 
 @dataclass
@@ -111,13 +112,15 @@ class Ingestor:
         self.aggregate.rebuild(rev, sessions, recent)
 
     def catch_up(self) -> None:
-        """One full scan, committed and applied to the totals (also what `report` runs once)."""
+        """One full scan, committed and applied to the totals."""
         self.scan()
-        self.sync()
+        if self.ledger.last_rev() - self.aggregate.rev > REBUILD_ABOVE_CHANGES:
+            self.load_totals()  # a cold scan: one grouped query beats replaying every change
+        else:
+            self.sync()
 
     def run(self, stop: threading.Event) -> None:
         next_scan = time.monotonic() + self.config.poll_interval_seconds
-        data_version = self.ledger.data_version()
         while not stop.is_set():
             paths = self.queue.take(timeout=self.databases.wait_seconds(SYNC_INTERVAL_SECONDS))
             paths |= self.databases.rechecks()  # a WAL write's commit may become visible only later
@@ -128,10 +131,9 @@ class Ingestor:
                 if time.monotonic() >= next_scan:
                     self.scan()
                     next_scan = time.monotonic() + self.config.poll_interval_seconds
-                # Another process (a `report` run) may have committed to the same ledger.
-                if paths or self.ledger.data_version() != data_version:
-                    self.sync()
-                    data_version = self.ledger.data_version()
+                # Our own commits, and those of another process (a `report` run) on the same ledger.
+                self.sync()
+                self._prune()
             except Exception:  # one bad pass must not stop the exporter; the next pass retries
                 log.exception("ingest pass failed; retrying on the next change")
                 self._batch = Batch()
@@ -144,6 +146,10 @@ class Ingestor:
         """Move the in-memory totals by what the ledger committed since they were last moved."""
         while changes := self.ledger.changes_since(self.aggregate.rev):
             self.aggregate.apply(changes)
+
+    def _prune(self) -> None:
+        """Only the serving process prunes: it is the one reader of the change log. A `report`
+        run must not, or it would delete changes the exporter has not applied yet."""
         if time.monotonic() - self._last_prune > PRUNE_INTERVAL_SECONDS:
             self.ledger.prune_changes(self.aggregate.rev)
             self.aggregate.forget_buckets_before(time.time() - BUCKET_RETENTION_SECONDS)

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 PER_MILLION = 1_000_000
 RATE_KEYS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 COST_MODES = ("auto", "calculate")
+_UNRESOLVED = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ class PriceBook:
         self.mode = mode
         # Later rules win: the user's overrides over our corrections over genai-prices.
         self._rules = bundled_corrections() + list(overrides or [])
-        self._cache: dict[tuple[str, str, date], ModelRates | None] = {}
+        self._cache: dict[tuple[str, str, int], ModelRates | None] = {}
         self._reported_unpriced: set[tuple[str, str]] = set()
 
     def price(self, event: UsageEvent) -> PricedEvent:
@@ -178,11 +179,13 @@ class PriceBook:
         return PricedEvent(event, rates.cost(event.tokens), True)
 
     def rates(self, provider: str, model: str, timestamp: float) -> ModelRates | None:
-        day = datetime.fromtimestamp(timestamp, UTC).date()
-        key = (provider, model, day)
-        if key not in self._cache:
-            self._cache[key] = self._resolve(provider, model, day)
-        return self._cache[key]
+        # Keyed on the UTC day number: a datetime per event was a tenth of a cold scan.
+        key = (provider, model, int(timestamp // 86400))
+        rates = self._cache.get(key, _UNRESOLVED)
+        if rates is _UNRESOLVED:
+            day = datetime.fromtimestamp(key[2] * 86400, UTC).date()
+            rates = self._cache[key] = self._resolve(provider, model, day)
+        return rates  # type: ignore[return-value]
 
     def _resolve(self, provider: str, model: str, day: date) -> ModelRates | None:
         resolved = genai_rates(provider, model, day)

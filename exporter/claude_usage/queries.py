@@ -55,7 +55,7 @@ class LedgerFacts:
     session_names: dict[tuple[str, str], str]
     files_scanned: int
     sessions_scanned: int
-    events: int
+    all_time: Totals
     first_timestamp: float | None
     last_timestamp: float | None
 
@@ -112,7 +112,8 @@ def read_facts(db: sqlite3.Connection, config: Config, now: float) -> LedgerFact
             for r in db.execute("SELECT source, session, name FROM sessions")
             if (r[0], r[1]) in month_keys
         }
-        events, first, last = db.execute("SELECT count(*), min(ts), max(ts) FROM events").fetchone()
+        row = db.execute(f"SELECT min(ts), max(ts), {_SUMS} FROM events").fetchone()
+        first, last, all_time = row[0], row[1], _totals(row[2:])
         sessions_scanned = db.execute("SELECT count(*) FROM (SELECT 1 FROM events GROUP BY source, session)").fetchone()[0]
         files_scanned = db.execute("SELECT count(*) FROM file_cursors").fetchone()[0]
     finally:
@@ -129,7 +130,7 @@ def read_facts(db: sqlite3.Connection, config: Config, now: float) -> LedgerFact
         session_names=session_names,
         files_scanned=files_scanned,
         sessions_scanned=sessions_scanned,
-        events=events,
+        all_time=all_time,
         first_timestamp=first,
         last_timestamp=last,
     )

@@ -16,10 +16,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 log = logging.getLogger(__name__)
+
+# The events that can change what a file holds. Left out, so that inotify does not even report them:
+# opens and read-only closes (our own reads: a cold scan queued several per file it read, about a
+# quarter of its time) and a folder's own "modified" (an entry in it changed, and that entry has its
+# own event; acting on it rescanned the whole folder on every append to a transcript).
+WATCHED_EVENTS = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileMovedEvent,
+    FileDeletedEvent,
+    DirCreatedEvent,
+    DirMovedEvent,
+    DirDeletedEvent,
+]
 
 CHUNK_BYTES = 1 << 20
 HEAD_BYTES = 1024
@@ -141,7 +167,9 @@ class DirectoryWatcher:
             if not exists:
                 continue
             try:
-                self._watched[directory] = self._observer.schedule(self._handler, str(directory), recursive=True)
+                self._watched[directory] = self._observer.schedule(
+                    self._handler, str(directory), recursive=True, event_filter=WATCHED_EVENTS
+                )
             except OSError as error:
                 log.error("cannot watch directory=%s: %s", directory, error.strerror or error)
                 continue

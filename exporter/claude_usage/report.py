@@ -1,0 +1,197 @@
+"""`claude-usage-exporter report`: ingest what is new, then print the seed-style report.
+
+The report ingests into the same ledger as a serving exporter, safely: the ledger's dedup keys
+count each event once whichever process commits it first, writers take the lock up front and wait
+for each other, and the serving exporter picks up what the report committed from the change log.
+The report only scans and commits; it never applies or prunes the change log (that is the serving
+process's job), so the exporter sees the report's additions exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from .aggregate import Aggregate
+from .analysis import UsageReport, session_label, usd
+from .api import load_report, to_json
+from .config import Config
+from .ingest import Ingestor
+from .ledger import Ledger, LedgerError
+from .page import TOKEN_TYPE_NAMES, render_page, time_left
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("markdown", "json", "html")
+EXIT_CONFIG = 2
+HEADLINES = {
+    "exceeded": "CRITICAL ALERT: BUDGET EXCEEDED",
+    "warning": "WARNING: BUDGET RUNNING OUT",
+    "ok": "STATUS: OK",
+}
+_MARKDOWN_SPECIAL = set("\\`*_[]<>|~&#")
+
+
+def md(value: object) -> str:
+    """A value as literal Markdown text: no emphasis, links, HTML or table cells can come out of it."""
+    text = " ".join(str(value).split())
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in text)
+
+
+def number(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def when(timestamp: float | None, report: UsageReport, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    return "–" if timestamp is None else datetime.fromtimestamp(timestamp, report.timezone).strftime(fmt)
+
+
+def render_markdown(report: UsageReport) -> str:
+    month = report.periods["month"]
+    a = report.analysis
+    out = [
+        "# Claude API usage report",
+        f"**Generated:** {when(report.generated_at, report)} ({md(report.timezone.key)})",
+        "",
+        f"## {HEADLINES[report.status] if report.budgets else 'STATUS: NO BUDGET CONFIGURED'}",
+        "",
+        "### Current status",
+    ]
+    labels = {"day": "Today's", "week": "Weekly", "month": "Monthly"}
+    for name, p in report.periods.items():
+        out.append(f"- **{labels[name]} token usage:** {number(p.totals.total_tokens)} tokens ({usd(p.totals.cost_usd)})")
+    out.append(f"- **Monthly spend:** {usd(month.totals.cost_usd)}")
+    for b in report.budgets:
+        remaining = f"{usd(b.remaining_usd)} remaining" + (" **OVERAGE**" if b.overage_usd > 0 else "")
+        out.append(
+            f"- **Budget {md(b.name)} ({b.period}):** {usd(b.spend_usd)} of {usd(b.limit_usd)} allocated; {remaining};"
+            f" status {b.status}"
+        )
+    out += ["", "### Financial impact"]
+    if not report.budgets:
+        out.append("- No budget is configured: add one under `budgets` in the config to get a status and a forecast.")
+    for b in report.budgets:
+        if b.overage_usd > 0:
+            over = f" ({b.overage_percent:.0f}% over budget)" if b.overage_percent is not None else ""
+            out.append(f"- **Budget {md(b.name)} exceeded by:** {usd(b.overage_usd)}{over}")
+        else:
+            used = f" ({pct(b.used_ratio)} used)" if b.used_ratio is not None else ""
+            out.append(f"- **Budget {md(b.name)}:** {usd(b.remaining_usd)} left{used}")
+        over_forecast = f", {usd(b.forecast_overage_usd)} over the limit" if b.forecast_overage_usd > 0 else ""
+        out.append(
+            f"  - Forecast for the {b.period}: {usd(b.forecast_usd)}{over_forecast}; the {b.period} ends"
+            f" {when(b.period_end, report)} ({time_left(b.seconds_left)})"
+        )
+
+    out += ["", "---", "", "## Usage breakdown", "", "### Session data analysis"]
+    out.append(f"- **Files scanned:** {number(a.files_scanned)}")
+    out.append(f"- **Sessions:** {number(a.sessions_in_period)} this month, {number(a.sessions_scanned)} in the ledger")
+    if report.top_sessions:
+        top = report.top_sessions[0]
+        out.append(
+            f"- **Primary session:** {md(session_label(top))} ({md(top.source)}, agent {md(top.agent)}):"
+            f" {usd(top.cost_usd)}, {pct(top.share)} of the month's spend"
+        )
+    out.append(
+        f"- **Usage period:** {when(month.start, report, '%Y-%m-%d')} to {when(report.generated_at, report, '%Y-%m-%d')} ({a.days} days)"
+    )
+    out.append(f"- **Daily average:** {number(a.daily_average_tokens)} tokens/day, {usd(a.daily_average_cost_usd)}/day")
+    if a.cost_per_million_tokens_usd is not None:
+        out.append(f"- **Cost per million tokens:** {usd(a.cost_per_million_tokens_usd)}")
+    out.append(f"- **First activity:** {when(a.first_activity, report)}; **last activity:** {when(a.last_activity, report)}")
+    if a.unpriced_models:
+        out.append(f"- **Models with no price (cost understated):** {md(', '.join(a.unpriced_models))}")
+
+    out += ["", "### Token distribution", "", "| Type | Tokens | Share |", "|---|---:|---:|"]
+    out += [f"| {TOKEN_TYPE_NAMES[t.token_type]} | {number(t.tokens)} | {pct(t.share)} |" for t in a.token_distribution]
+    out += ["", "### Model mix", "", "| Model | Tokens | Token share | Cost | Cost share | Requests |", "|---|---:|---:|---:|---:|---:|"]
+    out += [
+        f"| {md(m.model)} | {number(m.tokens)} | {pct(m.token_share)} | {usd(m.cost_usd)} | {pct(m.cost_share)} | {number(m.requests)} |"
+        for m in a.model_mix
+    ] or ["| (none this month) | | | | | |"]
+    out += ["", "### Spend per day", "", "| Day | Cost | Tokens |", "|---|---:|---:|"]
+    out += [f"| {d.day.isoformat()} | {usd(d.cost_usd)} | {number(d.tokens)} |" for d in a.daily]
+    out += ["", "### Heavy hitters", "", "| Session | Agent | Model | Cost | Share | Tokens |", "|---|---|---|---:|---:|---:|"]
+    out += [
+        f"| {md(session_label(s))} | {md(s.agent)} | {md(s.model)} | {usd(s.cost_usd)} | {pct(s.share)} | {number(s.tokens)} |"
+        for s in report.top_sessions
+    ] or ["| (none this month) | | | | | |"]
+
+    out += ["", "---", "", "## Recommendations", ""]
+    for i, r in enumerate(report.recommendations, 1):
+        saving = f" *Estimated saving: {usd(r.estimated_saving_usd)}.*" if r.estimated_saving_usd is not None else ""
+        out.append(f"{i}. **[{r.severity}] {md(r.title)}**: {md(r.reason)}{saving}")
+    if not report.recommendations:
+        out.append("Nothing to recommend right now.")
+    out += ["", "---", "", "Figures from the exporter's ledger: ids, names, counts and money only, never transcript content.", ""]
+    return "\n".join(out)
+
+
+def render(report: UsageReport, fmt: str) -> str:
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "html":
+        return render_page(report)
+    return render_markdown(report)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write beside the target and rename over it, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def ingest_once(config: Config, ledger: Ledger) -> None:
+    """One scan of every root, committed to the ledger; no watchers, and no applying or pruning of
+    the change log (Ingestor.sync would prune changes the serving exporter has not applied yet)."""
+    started = time.monotonic()
+    Ingestor(config, ledger, Aggregate()).scan()
+    log.info("report: transcripts scanned in %.2fs", time.monotonic() - started)
+
+
+def run_report(config: Config, fmt: str = "markdown", output: Path | None = None, write_dir: Path | None = None) -> int:
+    try:
+        ledger = Ledger(config.state_dir)
+    except (LedgerError, OSError, sqlite3.Error) as error:
+        print(f"claude-usage-exporter: error: state_dir: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        ingest_once(config, ledger)
+    except sqlite3.Error as error:
+        print(f"claude-usage-exporter: error: ledger: {error}", file=sys.stderr)
+        return 1
+    finally:
+        ledger.close()
+    report = load_report(config)
+    text = render(report, fmt)
+    try:
+        if output is not None:
+            write_atomically(output, text)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        if write_dir is not None:
+            write_atomically(write_dir / "claude-usage.json", to_json(report))
+            write_atomically(write_dir / "claude-usage.html", render_page(report))
+    except OSError as error:
+        print(f"claude-usage-exporter: error: cannot write {error.filename or 'the report'}: {error.strerror}", file=sys.stderr)
+        return 1
+    return 0
