@@ -11,7 +11,7 @@ import json
 import pytest
 from playwright.sync_api import sync_playwright
 
-from claude_usage.analysis import usd
+from claude_usage.formatting import usd
 from tests.support.exporter import ExporterProcess
 from tests.support.usage_env import CHROMIUM_ARGS, HOSTILE_NAME, chromium_path, usage_config, write_current_usage
 from tests.support.waiting import http_get

@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 import yaml
 
-from claude_usage.analysis import usd
+from claude_usage.formatting import usd
 from tests.support.exporter import ExporterProcess
 from tests.support.transcripts import append, claude_code_line
 from tests.support.usage_env import CLAUDE_SESSION, run_report, usage_config, write_current_usage

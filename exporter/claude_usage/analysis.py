@@ -22,6 +22,7 @@ from .events import TOKEN_TYPES, TokenCounts
 from .pricing import Rates
 from .queries import LedgerFacts, SessionRow
 from .windows import PERIODS, days_between, local_date
+from .formatting import percent, usd
 
 HAIKU_MODEL = "claude-haiku-4-5"
 TOP_SESSIONS = 10
@@ -251,15 +252,6 @@ def session_usage(rows: list[SessionRow], names: dict[tuple[str, str], str], mon
 
 
 # -- recommendations -------------------------------------------------------------------------
-
-
-def usd(value: float) -> str:
-    """Dollars and cents; four decimals below a dollar, where cents alone would hide the figure."""
-    return f"${value:,.2f}" if value == 0 or abs(value) >= 1 else f"${value:,.4f}"
-
-
-def percent(value: float) -> str:
-    return f"{value * 100:.0f}%"
 
 
 def session_label(session: SessionUsage) -> str:

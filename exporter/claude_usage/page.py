@@ -11,12 +11,12 @@ import html
 import logging
 import threading
 import time
-from datetime import datetime
 from importlib import resources
 from string import Template
 from typing import Any, Callable, Iterable
 
-from .analysis import SessionUsage, UsageReport, usd
+from .analysis import SessionUsage, UsageReport
+from .formatting import TOKEN_TYPE_NAMES, local_time, number, share, time_left, usd
 from .api import load_report, respond
 from .budgets import BudgetState
 from .config import Config
@@ -31,36 +31,9 @@ STATUS_HEADLINES = {
     "warning": "Budget warning: a budget is close to its limit or forecast to pass it",
     "ok": "All budgets within their limits",
 }
-TOKEN_TYPE_NAMES = {
-    "input": "Input",
-    "output": "Output",
-    "cache_read": "Cache read",
-    "cache_write_5m": "Cache write (5 min)",
-    "cache_write_1h": "Cache write (1 hour)",
-}
-
-
 def e(value: Any) -> str:
     """Escape for HTML text and attribute values."""
     return html.escape(str(value), quote=True)
-
-
-def number(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def share(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
-
-
-def local_time(timestamp: float | None, report: UsageReport, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
-    return "–" if timestamp is None else datetime.fromtimestamp(timestamp, report.timezone).strftime(fmt)
-
-
-def time_left(seconds: float) -> str:
-    if seconds >= 86400:
-        return f"{seconds / 86400:.1f} days left"
-    return f"{seconds / 3600:.1f} hours left"
 
 
 def _template() -> Template:
@@ -91,7 +64,7 @@ def render_page(report: UsageReport, refresh_seconds: int = REFRESH_SECONDS) -> 
 def _header(report: UsageReport, refresh_seconds: int) -> str:
     return (
         "<header><h1>Claude usage</h1>"
-        f"<p class='meta'>Updated <time id='generated-at'>{e(local_time(report.generated_at, report, '%Y-%m-%d %H:%M:%S %Z'))}</time>"
+        f"<p class='meta'>Updated <time id='generated-at'>{e(local_time(report.generated_at, report.timezone, '%Y-%m-%d %H:%M:%S %Z'))}</time>"
         f" · time zone {e(report.timezone.key)} · refreshes every {int(refresh_seconds)} s</p></header>"
     )
 
@@ -131,7 +104,7 @@ def _budget_card(b: BudgetState, report: UsageReport) -> str:
         f" by the end of the {e(b.period)}{e(forecast_note)}.</p>"
     )
     lines.append(
-        f"<p class='muted'>Period ends {e(local_time(b.period_end, report))} · {e(time_left(b.seconds_left))}</p></article>"
+        f"<p class='muted'>Period ends {e(local_time(b.period_end, report.timezone))} · {e(time_left(b.seconds_left))}</p></article>"
     )
     return "".join(lines)
 
@@ -145,7 +118,7 @@ def _periods(report: UsageReport) -> str:
             f"<p class='big'><span id='{e(name)}-spend' data-usd='{p.totals.cost_usd:.8f}'>{e(usd(p.totals.cost_usd))}</span></p>"
             f"<p>{e(number(p.totals.total_tokens))} tokens · {e(number(p.totals.requests))} requests"
             f" · {e(number(p.sessions))} sessions</p>"
-            f"<p class='muted'>since {e(local_time(p.start, report, '%a %Y-%m-%d'))}</p></article>"
+            f"<p class='muted'>since {e(local_time(p.start, report.timezone, '%a %Y-%m-%d'))}</p></article>"
         )
     return "<section id='periods'><h2>Spend</h2><div class='cards'>" + "".join(cards) + "</div></section>"
 
@@ -208,7 +181,7 @@ def _sessions(report: UsageReport) -> str:
     rows = [
         f"<tr class='session'>{_session_cell(s)}<td class='name'>{e(s.agent)}</td><td class='name'>{e(s.model)}</td>"
         f"<td class='num'>{e(usd(s.cost_usd))}</td><td class='num'>{e(share(s.share))}</td><td class='num'>{e(number(s.tokens))}</td>"
-        f"<td class='num'>{e(local_time(s.last_activity, report, '%m-%d %H:%M'))}</td></tr>"
+        f"<td class='num'>{e(local_time(s.last_activity, report.timezone, '%m-%d %H:%M'))}</td></tr>"
         for s in report.top_sessions
     ]
     headers = [("Session", False), ("Agent", False), ("Model", False), ("Cost", True), ("Share", True), ("Tokens", True), ("Last", True)]
@@ -238,15 +211,15 @@ def _facts(report: UsageReport) -> str:
         ("Sessions", f"{number(a.sessions_in_period)} this month, {number(a.sessions_scanned)} in the ledger"),
         (
             "Usage period",
-            f"{local_time(month.start, report, '%Y-%m-%d')} to {local_time(report.generated_at, report, '%Y-%m-%d')} ({a.days} days)",
+            f"{local_time(month.start, report.timezone, '%Y-%m-%d')} to {local_time(report.generated_at, report.timezone, '%Y-%m-%d')} ({a.days} days)",
         ),
         ("Daily average", f"{number(a.daily_average_tokens)} tokens, {usd(a.daily_average_cost_usd)} per day"),
         (
             "Cost per million tokens",
             usd(a.cost_per_million_tokens_usd) if a.cost_per_million_tokens_usd is not None else "–",
         ),
-        ("First activity", local_time(a.first_activity, report)),
-        ("Last activity", local_time(a.last_activity, report)),
+        ("First activity", local_time(a.first_activity, report.timezone)),
+        ("Last activity", local_time(a.last_activity, report.timezone)),
     ]
     if a.unpriced_models:
         facts.append(("Models with no price", ", ".join(a.unpriced_models)))

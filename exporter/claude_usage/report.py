@@ -15,16 +15,16 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 from .aggregate import Aggregate
-from .analysis import UsageReport, session_label, usd
+from .analysis import UsageReport, session_label
+from .formatting import TOKEN_TYPE_NAMES, local_time, number, share, time_left, usd
 from .api import load_report, to_json
 from .config import Config
 from .ingest import Ingestor
 from .ledger import Ledger, LedgerError
-from .page import TOKEN_TYPE_NAMES, render_page, time_left
+from .page import render_page
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +44,12 @@ def md(value: object) -> str:
     return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in text)
 
 
-def number(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
-
-
-def when(timestamp: float | None, report: UsageReport, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
-    return "–" if timestamp is None else datetime.fromtimestamp(timestamp, report.timezone).strftime(fmt)
-
-
 def render_markdown(report: UsageReport) -> str:
     month = report.periods["month"]
     a = report.analysis
     out = [
         "# Claude API usage report",
-        f"**Generated:** {when(report.generated_at, report)} ({md(report.timezone.key)})",
+        f"**Generated:** {local_time(report.generated_at, report.timezone)} ({md(report.timezone.key)})",
         "",
         f"## {HEADLINES[report.status] if report.budgets else 'STATUS: NO BUDGET CONFIGURED'}",
         "",
@@ -85,12 +73,12 @@ def render_markdown(report: UsageReport) -> str:
             over = f" ({b.overage_percent:.0f}% over budget)" if b.overage_percent is not None else ""
             out.append(f"- **Budget {md(b.name)} exceeded by:** {usd(b.overage_usd)}{over}")
         else:
-            used = f" ({pct(b.used_ratio)} used)" if b.used_ratio is not None else ""
+            used = f" ({share(b.used_ratio)} used)" if b.used_ratio is not None else ""
             out.append(f"- **Budget {md(b.name)}:** {usd(b.remaining_usd)} left{used}")
         over_forecast = f", {usd(b.forecast_overage_usd)} over the limit" if b.forecast_overage_usd > 0 else ""
         out.append(
             f"  - Forecast for the {b.period}: {usd(b.forecast_usd)}{over_forecast}; the {b.period} ends"
-            f" {when(b.period_end, report)} ({time_left(b.seconds_left)})"
+            f" {local_time(b.period_end, report.timezone)} ({time_left(b.seconds_left)})"
         )
 
     out += ["", "---", "", "## Usage breakdown", "", "### Session data analysis"]
@@ -100,32 +88,40 @@ def render_markdown(report: UsageReport) -> str:
         top = report.top_sessions[0]
         out.append(
             f"- **Primary session:** {md(session_label(top))} ({md(top.source)}, agent {md(top.agent)}):"
-            f" {usd(top.cost_usd)}, {pct(top.share)} of the month's spend"
+            f" {usd(top.cost_usd)}, {share(top.share)} of the month's spend"
         )
     out.append(
-        f"- **Usage period:** {when(month.start, report, '%Y-%m-%d')} to {when(report.generated_at, report, '%Y-%m-%d')} ({a.days} days)"
+        f"- **Usage period:** {local_time(month.start, report.timezone, '%Y-%m-%d')} to {local_time(report.generated_at, report.timezone, '%Y-%m-%d')} ({a.days} days)"
     )
     out.append(f"- **Daily average:** {number(a.daily_average_tokens)} tokens/day, {usd(a.daily_average_cost_usd)}/day")
     if a.cost_per_million_tokens_usd is not None:
         out.append(f"- **Cost per million tokens:** {usd(a.cost_per_million_tokens_usd)}")
-    out.append(f"- **First activity:** {when(a.first_activity, report)}; **last activity:** {when(a.last_activity, report)}")
+    out.append(f"- **First activity:** {local_time(a.first_activity, report.timezone)}; **last activity:** {local_time(a.last_activity, report.timezone)}")
     if a.unpriced_models:
         out.append(f"- **Models with no price (cost understated):** {md(', '.join(a.unpriced_models))}")
 
-    out += ["", "### Token distribution", "", "| Type | Tokens | Share |", "|---|---:|---:|"]
-    out += [f"| {TOKEN_TYPE_NAMES[t.token_type]} | {number(t.tokens)} | {pct(t.share)} |" for t in a.token_distribution]
-    out += ["", "### Model mix", "", "| Model | Tokens | Token share | Cost | Cost share | Requests |", "|---|---:|---:|---:|---:|---:|"]
-    out += [
-        f"| {md(m.model)} | {number(m.tokens)} | {pct(m.token_share)} | {usd(m.cost_usd)} | {pct(m.cost_share)} | {number(m.requests)} |"
-        for m in a.model_mix
-    ] or ["| (none this month) | | | | | |"]
-    out += ["", "### Spend per day", "", "| Day | Cost | Tokens |", "|---|---:|---:|"]
-    out += [f"| {d.day.isoformat()} | {usd(d.cost_usd)} | {number(d.tokens)} |" for d in a.daily]
-    out += ["", "### Heavy hitters", "", "| Session | Agent | Model | Cost | Share | Tokens |", "|---|---|---|---:|---:|---:|"]
-    out += [
-        f"| {md(session_label(s))} | {md(s.agent)} | {md(s.model)} | {usd(s.cost_usd)} | {pct(s.share)} | {number(s.tokens)} |"
-        for s in report.top_sessions
-    ] or ["| (none this month) | | | | | |"]
+    out += _table(
+        "Token distribution",
+        ["Type", "Tokens:", "Share:"],
+        [[TOKEN_TYPE_NAMES[t.token_type], number(t.tokens), share(t.share)] for t in a.token_distribution],
+    )
+    out += _table(
+        "Model mix",
+        ["Model", "Tokens:", "Token share:", "Cost:", "Cost share:", "Requests:"],
+        [
+            [md(m.model), number(m.tokens), share(m.token_share), usd(m.cost_usd), share(m.cost_share), number(m.requests)]
+            for m in a.model_mix
+        ],
+    )
+    out += _table("Spend per day", ["Day", "Cost:", "Tokens:"], [[d.day.isoformat(), usd(d.cost_usd), number(d.tokens)] for d in a.daily])
+    out += _table(
+        "Heavy hitters",
+        ["Session", "Agent", "Model", "Cost:", "Share:", "Tokens:"],
+        [
+            [md(session_label(s)), md(s.agent), md(s.model), usd(s.cost_usd), share(s.share), number(s.tokens)]
+            for s in report.top_sessions
+        ],
+    )
 
     out += ["", "---", "", "## Recommendations", ""]
     for i, r in enumerate(report.recommendations, 1):
@@ -135,6 +131,14 @@ def render_markdown(report: UsageReport) -> str:
         out.append("Nothing to recommend right now.")
     out += ["", "---", "", "Figures from the exporter's ledger: ids, names, counts and money only, never transcript content.", ""]
     return "\n".join(out)
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table under a heading; a column named with a trailing ':' is right-aligned (numbers)."""
+    header = "| " + " | ".join(c.rstrip(":") for c in columns) + " |"
+    rule = "|" + "|".join("---:" if c.endswith(":") else "---" for c in columns) + "|"
+    body = ["| " + " | ".join(cells) + " |" for cells in rows] or ["| (none this month) |" + " |" * (len(columns) - 1)]
+    return ["", f"### {title}", "", header, rule, *body]
 
 
 def render(report: UsageReport, fmt: str) -> str:

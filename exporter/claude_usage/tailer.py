@@ -30,6 +30,8 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
+from .lines import LineSplitter
+
 log = logging.getLogger(__name__)
 
 # The events that can change what a file holds. Left out, so that inotify does not even report them:
@@ -72,37 +74,15 @@ class LineReader:
     line_start: int = 0  # where the line last yielded starts, for error messages
 
     def __iter__(self) -> Iterator[bytes]:
+        splitter = LineSplitter(self.max_line_bytes, self.offset)
         with open(self.path, "rb") as handle:
             handle.seek(self.offset)
-            chunk_position = self.offset
-            pending = b""  # the start of the current line, from earlier chunks
-            skipping = False  # inside a line that is already too long: drop its bytes
-            while True:
-                chunk = handle.read(CHUNK_BYTES)
-                if not chunk:
-                    return  # what is pending is a partial line: it waits for its newline
-                start = 0
-                while (newline := chunk.find(b"\n", start)) >= 0:
-                    if skipping:
-                        self.too_long += 1
-                        skipping = False
-                    else:
-                        line = pending + chunk[start:newline] if pending else chunk[start:newline]
-                        if len(line) > self.max_line_bytes:
-                            self.too_long += 1
-                        elif line.strip():
-                            self.line_start = chunk_position + start - len(pending)
-                            yield line
-                    pending = b""
-                    start = newline + 1
-                    self.offset = chunk_position + start
-                if not skipping:
-                    rest = chunk[start:]
-                    if len(pending) + len(rest) > self.max_line_bytes:
-                        skipping, pending = True, b""
-                    else:
-                        pending += rest
-                chunk_position += len(chunk)
+            while chunk := handle.read(CHUNK_BYTES):
+                for line in splitter.feed(chunk):
+                    self.offset, self.line_start = splitter.consumed, splitter.line_start
+                    yield line
+                self.offset, self.too_long = splitter.consumed, splitter.too_long
+        # What is still pending is a partial line: it waits for its newline.
 
 
 class ChangeQueue:

@@ -1,4 +1,4 @@
-"""HTTP: a small WSGI app (/metrics, /-/healthy, /-/ready, /) on a threaded wsgiref server.
+"""HTTP: a small WSGI app (/metrics, /-/healthy, /-/ready; the page and API route in) on a threaded wsgiref server.
 
 prometheus_client's WSGI app does the exposition (text or OpenMetrics by Accept, gzip, name[]);
 we only put readiness in front of it: before the first full scan is in the ledger, /metrics
@@ -7,7 +7,6 @@ answers 503 instead of a partial total that would later jump.
 
 from __future__ import annotations
 
-import html
 import logging
 import socket
 import threading
@@ -17,7 +16,6 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
-from . import __version__
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +39,6 @@ class ExporterApp:
             "/metrics": self._serve_metrics,
             "/-/healthy": lambda environ, start: plain(start, "200 OK", "Healthy.\n"),
             "/-/ready": self._serve_ready,
-            "/": self._serve_landing,
         }
 
     def route(self, path: str, app: WsgiApp) -> None:
@@ -64,15 +61,6 @@ class ExporterApp:
         if self.ready.is_set():
             return plain(start_response, "200 OK", "Ready.\n")
         return plain(start_response, "503 Service Unavailable", "Not ready: the first scan of the transcripts is running.\n")
-
-    def _serve_landing(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        page = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Claude usage exporter</title></head>"
-            f"<body><h1>Claude usage exporter</h1><p>Version {html.escape(__version__)}</p>"
-            "<ul><li><a href='metrics'>Metrics</a></li><li><a href='-/healthy'>Health</a></li>"
-            "<li><a href='-/ready'>Readiness</a></li></ul></body></html>"
-        )
-        return plain(start_response, "200 OK", page, "text/html; charset=utf-8")
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from .waiting import free_port, http_get, wait_until
+from .waiting import free_port, http_get, stop_process, wait_until
 
 DISCOVERY_VARIABLES = ("CLAUDE_CONFIG_DIR", "OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "MOLTBOT_STATE_DIR", "XDG_STATE_HOME")
 CONSOLE_SCRIPT = shutil.which("claude-usage-exporter", path=os.path.dirname(sys.executable)) or "claude-usage-exporter"
@@ -89,13 +88,7 @@ class ExporterProcess:
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        stop_process(self.process, timeout)
         self.process = None
         self._log.close()
 

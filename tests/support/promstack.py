@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import threading
 import urllib.parse
@@ -25,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from .waiting import free_port, http_get, wait_until
+from .waiting import free_port, http_get, stop_process, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_YML = REPO / "prometheus" / "prometheus.yml"
@@ -87,13 +86,7 @@ class _Server:
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout)
+            stop_process(self.process, timeout)
             self.process = None
         if self._log_file is not None:
             self._log_file.close()

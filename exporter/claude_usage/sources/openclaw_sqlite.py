@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, Iterator
 import zstandard
 
 from ..events import ParseError, UsageEvent
+from ..lines import LineSplitter
 from .common import load_object, looks_like_object
 from .openclaw_jsonl import event_from_entry
 
@@ -159,30 +160,13 @@ class ZstdLines:
         self.decoded_bytes = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        pending = b""
-        skipping = False
-        for chunk in self._decoded():
-            start = 0
-            while (newline := chunk.find(b"\n", start)) >= 0:
-                if skipping:
-                    skipping = False
-                else:
-                    line = pending + chunk[start:newline] if pending else chunk[start:newline]
-                    if len(line) > self.max_line_bytes:
-                        self.too_long += 1
-                    elif line.strip():
-                        yield line
-                pending = b""
-                start = newline + 1
-            if not skipping:
-                rest = chunk[start:]
-                if len(pending) + len(rest) > self.max_line_bytes:
-                    self.too_long += 1
-                    skipping, pending = True, b""
-                else:
-                    pending += rest
-        if pending.strip() and not skipping:
-            yield pending  # a last line without its newline: the frame ended, so it is complete
+        splitter = LineSplitter(self.max_line_bytes)
+        try:
+            for chunk in self._decoded():
+                yield from splitter.feed(chunk)
+            yield from splitter.finish()  # the frame ended, so a last line without a newline is complete
+        finally:
+            self.too_long = splitter.too_long
 
     def _decoded(self) -> Iterator[bytes]:
         decompressor = zstandard.ZstdDecompressor()
