@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.support.exporter import ExporterProcess
+from tests.support.exporter import CONSOLE_SCRIPT, ExporterProcess
 from tests.support.transcripts import CLAUDE_CODE_FIXTURE, OPENCLAW_FIXTURE, append, claude_code_line, exporter_config
 from tests.support.waiting import http_get, wait_until
 
@@ -173,3 +173,21 @@ def test_promtool_finds_nothing_to_complain_about(exporter):
     result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "" and result.stderr.strip() == ""
+
+
+def test_rescan_reads_everything_again_and_counts_nothing_twice(exporter):
+    bad = exporter.claude_root / "projects/-p/later.jsonl"
+    # A line this version cannot use yet (an unknown field type) is skipped and its cursor moves on.
+    append(bad, claude_code_line(output_tokens=7).replace(b'"output_tokens":7', b'"output_tokens":"7"'))
+    wait_until(lambda: exporter.total("claude_usage_parse_errors_total") == 1, timeout=2.0, what="skipped line")
+    before = usage_totals(exporter)
+    exporter.stop()
+    result = subprocess.run(
+        [CONSOLE_SCRIPT, "rescan", "--config", str(exporter.config_path), "--state-dir", str(exporter.state_dir)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "forgot 3 read positions" in result.stdout
+    exporter.start()
+    assert usage_totals(exporter) == before  # every file read again from the start: nothing counted twice
+    assert exporter.total("claude_usage_lines_read_total") == 10 + 14 + 1

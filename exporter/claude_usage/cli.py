@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: a flag given before the sub-command is not overwritten by the sub-command's default.
     check = commands.add_parser("check-config", help="validate the config and the transcript roots, then exit")
     _common_flags(check, argparse.SUPPRESS)
+    rescan = commands.add_parser(
+        "rescan", help="forget every read position, so the next start reads all transcripts again (nothing counts twice)"
+    )
+    _common_flags(rescan, argparse.SUPPRESS)
     report = commands.add_parser("report", help="ingest what is new, print the usage report, then exit")
     _common_flags(report, argparse.SUPPRESS)
     report.add_argument("--format", choices=FORMATS, default="markdown", help="report format (default: markdown)")
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check-config":
         return check_config(config)
+    if args.command == "rescan":
+        return rescan(config)
     if args.command == "report":
         return run_report(config, args.format, args.output, args.write_dir)
     return run_server(config, *listen)
@@ -110,6 +116,19 @@ def check_config(config: Config) -> int:
             print(f"{source} root: {root} ({'found' if root.is_dir() else 'not there yet'})")
     print(f"budgets: {', '.join(f'{b.name} ({b.period}, ${b.limit_usd:.2f})' for b in config.budgets) or 'none'}")
     print("config OK")
+    return 0
+
+
+def rescan(config: Config) -> int:
+    """After an upgrade that reads lines an older version skipped: read everything again."""
+    try:
+        ledger = Ledger(config.state_dir)
+    except (LedgerError, OSError) as error:
+        print(f"claude-usage-exporter: error: state_dir: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    forgotten = ledger.forget_cursors()
+    ledger.close()
+    print(f"forgot {forgotten} read positions in {ledger.path}; the exporter reads every transcript again at its next start")
     return 0
 
 

@@ -264,6 +264,12 @@ class Ledger:
                 found[row[0]] = (TokenCounts(*row[1:6]), row[6], row[7])
         return found
 
+    def forget_cursors(self) -> int:
+        """Every read position (files, database sessions, archives): the next scan reads all again.
+        The events stay, and their dedup keys make the second reading count nothing twice."""
+        with self._transaction() as db:
+            return sum(db.execute(f"DELETE FROM {table}").rowcount for table in ("file_cursors", "session_cursors", "archive_cursors"))
+
     def prune_changes(self, up_to_rev: int) -> None:
         """Drop change rows the serving aggregate has applied; the events table keeps everything."""
         with self._transaction() as db:
