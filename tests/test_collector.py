@@ -22,11 +22,8 @@ def registry_for(pipeline: Pipeline, now: datetime = NOW) -> CollectorRegistry:
 
 
 @pytest.fixture
-def pipeline(tmp_path, fixture_roots):
-    claude_root, openclaw_root = fixture_roots
-    pipeline = Pipeline(config_from(tmp_path, exporter_config(claude_root, openclaw_root))).scan()
-    yield pipeline
-    pipeline.close()
+def pipeline(fixture_pipeline):
+    return fixture_pipeline
 
 
 def test_usage_counters(pipeline):

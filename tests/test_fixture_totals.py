@@ -21,11 +21,8 @@ OPENCLAW = {
 
 
 @pytest.fixture
-def pipeline(tmp_path, fixture_roots):
-    claude_root, openclaw_root = fixture_roots
-    pipeline = Pipeline(config_from(tmp_path, exporter_config(claude_root, openclaw_root))).scan()
-    yield pipeline
-    pipeline.close()
+def pipeline(fixture_pipeline):
+    return fixture_pipeline
 
 
 @pytest.mark.parametrize("source, expected", [("claude_code", CLAUDE_CODE), ("openclaw", OPENCLAW)])

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .budgets import BudgetState
 
 TOKEN_TYPE_NAMES = {
     "input": "Input",
@@ -38,3 +42,15 @@ def time_left(seconds: float) -> str:
     if seconds >= 86400:
         return f"{seconds / 86400:.1f} days left"
     return f"{seconds / 3600:.1f} hours left"
+
+
+def overage_note(budget: "BudgetState") -> str:
+    return f" ({budget.overage_percent:.0f}% over budget)" if budget.overage_percent is not None else ""
+
+
+def used_note(budget: "BudgetState") -> str:
+    return f" ({share(budget.used_ratio)} used)" if budget.used_ratio is not None else ""
+
+
+def forecast_overage_note(budget: "BudgetState") -> str:
+    return f", {usd(budget.forecast_overage_usd)} over the limit" if budget.forecast_overage_usd > 0 else ""

@@ -16,7 +16,7 @@ from string import Template
 from typing import Any, Callable, Iterable
 
 from .analysis import SessionUsage, UsageReport
-from .formatting import TOKEN_TYPE_NAMES, local_time, number, share, time_left, usd
+from .formatting import TOKEN_TYPE_NAMES, forecast_overage_note, local_time, number, overage_note, share, time_left, usd, used_note
 from .api import load_report, respond
 from .budgets import BudgetState
 from .config import Config
@@ -93,15 +93,14 @@ def _budget_card(b: BudgetState, report: UsageReport) -> str:
         f"<div class='meter' aria-hidden='true'><div style='width:{fill:.1f}%'></div></div>",
     ]
     if b.overage_usd > 0:
-        over = f" ({b.overage_percent:.0f}% over budget)" if b.overage_percent is not None else ""
-        lines.append(f"<p class='overage'>Over budget by {e(usd(b.overage_usd))}{e(over)}: nothing is left this {e(b.period)}.</p>")
+        lines.append(
+            f"<p class='overage'>Over budget by {e(usd(b.overage_usd))}{e(overage_note(b))}: nothing is left this {e(b.period)}.</p>"
+        )
     else:
-        used = f" ({share(b.used_ratio)} used)" if b.used_ratio is not None else ""
-        lines.append(f"<p>{e(usd(b.remaining_usd))} left{e(used)}.</p>")
-    forecast_note = f", {usd(b.forecast_overage_usd)} over the limit" if b.forecast_overage_usd > 0 else ""
+        lines.append(f"<p>{e(usd(b.remaining_usd))} left{e(used_note(b))}.</p>")
     lines.append(
         f"<p>Forecast: <span class='forecast'>{e(usd(b.forecast_usd))}</span>"
-        f" by the end of the {e(b.period)}{e(forecast_note)}.</p>"
+        f" by the end of the {e(b.period)}{e(forecast_overage_note(b))}.</p>"
     )
     lines.append(
         f"<p class='muted'>Period ends {e(local_time(b.period_end, report.timezone))} · {e(time_left(b.seconds_left))}</p></article>"

@@ -19,7 +19,17 @@ from pathlib import Path
 
 from .aggregate import Aggregate
 from .analysis import UsageReport, session_label
-from .formatting import TOKEN_TYPE_NAMES, local_time, number, share, time_left, usd
+from .formatting import (
+    TOKEN_TYPE_NAMES,
+    forecast_overage_note,
+    local_time,
+    number,
+    overage_note,
+    share,
+    time_left,
+    usd,
+    used_note,
+)
 from .api import load_report, to_json
 from .config import Config
 from .ingest import Ingestor
@@ -70,14 +80,11 @@ def render_markdown(report: UsageReport) -> str:
         out.append("- No budget is configured: add one under `budgets` in the config to get a status and a forecast.")
     for b in report.budgets:
         if b.overage_usd > 0:
-            over = f" ({b.overage_percent:.0f}% over budget)" if b.overage_percent is not None else ""
-            out.append(f"- **Budget {md(b.name)} exceeded by:** {usd(b.overage_usd)}{over}")
+            out.append(f"- **Budget {md(b.name)} exceeded by:** {usd(b.overage_usd)}{overage_note(b)}")
         else:
-            used = f" ({share(b.used_ratio)} used)" if b.used_ratio is not None else ""
-            out.append(f"- **Budget {md(b.name)}:** {usd(b.remaining_usd)} left{used}")
-        over_forecast = f", {usd(b.forecast_overage_usd)} over the limit" if b.forecast_overage_usd > 0 else ""
+            out.append(f"- **Budget {md(b.name)}:** {usd(b.remaining_usd)} left{used_note(b)}")
         out.append(
-            f"  - Forecast for the {b.period}: {usd(b.forecast_usd)}{over_forecast}; the {b.period} ends"
+            f"  - Forecast for the {b.period}: {usd(b.forecast_usd)}{forecast_overage_note(b)}; the {b.period} ends"
             f" {local_time(b.period_end, report.timezone)} ({time_left(b.seconds_left)})"
         )
 
