@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -70,7 +71,7 @@ def parse_line(line: bytes, context: FileContext) -> UsageEvent | None:
 
     session = label_safe(record.get("sessionId"), context.session)
     cwd = record.get("cwd")
-    agent = label_safe(posixpath.basename(cwd.rstrip("/")) if isinstance(cwd, str) else None, "unknown")
+    agent = label_safe(_project(cwd) if isinstance(cwd, str) else None, "unknown")
     return UsageEvent(
         source=NAME,
         dedup_key=_dedup_key(record, message, session, line),
@@ -82,6 +83,11 @@ def parse_line(line: bytes, context: FileContext) -> UsageEvent | None:
         tokens=tokens,
         recorded_cost_usd=optional_cost(record.get("costUSD")),
     )
+
+
+@lru_cache(maxsize=1024)
+def _project(cwd: str) -> str:
+    return posixpath.basename(cwd.rstrip("/"))
 
 
 def _dedup_key(record: dict, message: dict, session: str, line: bytes) -> str:

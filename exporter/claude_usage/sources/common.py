@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -28,6 +29,8 @@ def looks_like_object(line: bytes) -> bool:
 
 def token_count(usage: dict[str, Any], key: str) -> int:
     value = usage.get(key)
+    if type(value) is int and value >= 0:  # the usual case first: this runs five times per response
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -52,6 +55,11 @@ def optional_cost(value: Any) -> float | None:
 
 def label_safe(value: Any, fallback: str) -> str:
     """Ids and names only: anything that is not a short plain string is replaced."""
-    if not isinstance(value, str) or not value or len(value) > 200 or not value.isprintable():
-        return fallback
-    return value
+    if isinstance(value, str) and _plain_label(value):
+        return value
+    return fallback
+
+
+@lru_cache(maxsize=4096)  # the same session ids and folders recur on every line of a file
+def _plain_label(value: str) -> bool:
+    return 0 < len(value) <= 200 and value.isprintable()
