@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -101,11 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check-config":
         return check_config(config)
+    ledger = open_ledger(config)
+    if ledger is None:
+        return EXIT_CONFIG
     if args.command == "rescan":
-        return rescan(config)
+        return rescan(ledger)
     if args.command == "report":
-        return run_report(config, args.format, args.output, args.write_dir)
-    return run_server(config, *listen)
+        return run_report(config, ledger, args.format, args.output, args.write_dir)
+    return run_server(config, ledger, *listen)
 
 
 def check_config(config: Config) -> int:
@@ -119,25 +123,24 @@ def check_config(config: Config) -> int:
     return 0
 
 
-def rescan(config: Config) -> int:
+def rescan(ledger: Ledger) -> int:
     """After an upgrade that reads lines an older version skipped: read everything again."""
-    try:
-        ledger = Ledger(config.state_dir)
-    except (LedgerError, OSError) as error:
-        print(f"claude-usage-exporter: error: state_dir: {error}", file=sys.stderr)
-        return EXIT_CONFIG
     forgotten = ledger.forget_cursors()
     ledger.close()
     print(f"forgot {forgotten} read positions in {ledger.path}; the exporter reads every transcript again at its next start")
     return 0
 
 
-def run_server(config: Config, host: str, port: int) -> int:
+def open_ledger(config: Config) -> Ledger | None:
+    """The ledger, or None after one line on stderr naming the state dir and what is wrong."""
     try:
-        ledger = Ledger(config.state_dir)
-    except (LedgerError, OSError) as error:
-        print(f"claude-usage-exporter: error: state_dir: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+        return Ledger(config.state_dir)
+    except (LedgerError, OSError, sqlite3.Error) as error:
+        print(f"claude-usage-exporter: error: state_dir: {config.state_dir}: {error}", file=sys.stderr)
+        return None
+
+
+def run_server(config: Config, ledger: Ledger, host: str, port: int) -> int:
     aggregate = Aggregate()
     ingestor = Ingestor(config, ledger, aggregate)
     registry = CollectorRegistry(auto_describe=True)
@@ -157,6 +160,7 @@ def run_server(config: Config, host: str, port: int) -> int:
             log.info("source=%s root=%s %s", source, root, "found" if root.is_dir() else "not there yet; watched for")
 
     stop = threading.Event()
+    failed = threading.Event()
 
     def ingest() -> None:
         try:
@@ -164,6 +168,7 @@ def run_server(config: Config, host: str, port: int) -> int:
             ingestor.run(stop)
         except Exception:
             log.exception("ingest stopped")
+            failed.set()
             stop.set()
 
     worker = threading.Thread(target=ingest, name="ingest")
@@ -176,7 +181,7 @@ def run_server(config: Config, host: str, port: int) -> int:
     worker.join(timeout=30)
     server.shutdown()
     ledger.close()
-    return 0
+    return 1 if failed.is_set() else 0
 
 
 if __name__ == "__main__":

@@ -33,13 +33,12 @@ from .formatting import (
 from .api import load_report, to_json
 from .config import Config
 from .ingest import Ingestor
-from .ledger import Ledger, LedgerError
+from .ledger import Ledger
 from .page import render_page
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("markdown", "json", "html")
-EXIT_CONFIG = 2
 HEADLINES = {
     "exceeded": "CRITICAL ALERT: BUDGET EXCEEDED",
     "warning": "WARNING: BUDGET RUNNING OUT",
@@ -178,12 +177,10 @@ def ingest_once(config: Config, ledger: Ledger) -> None:
     log.info("report: transcripts scanned in %.2fs", time.monotonic() - started)
 
 
-def run_report(config: Config, fmt: str = "markdown", output: Path | None = None, write_dir: Path | None = None) -> int:
-    try:
-        ledger = Ledger(config.state_dir)
-    except (LedgerError, OSError, sqlite3.Error) as error:
-        print(f"claude-usage-exporter: error: state_dir: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+def run_report(
+    config: Config, ledger: Ledger, fmt: str = "markdown", output: Path | None = None, write_dir: Path | None = None
+) -> int:
+    """Ingest what is new into `ledger` (closed afterwards), then render the report from it."""
     try:
         ingest_once(config, ledger)
     except sqlite3.Error as error:
