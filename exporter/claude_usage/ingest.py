@@ -44,6 +44,12 @@ class IngestStats:
     def error(self, source: str, reason: str, count: int = 1) -> None:
         self.parse_errors[(source, reason)] = self.parse_errors.get((source, reason), 0) + count
 
+    def record(self, source: str, lines: int, errors: dict[str, int]) -> None:
+        """One read's lines (or rows) and the reasons it skipped some of them."""
+        self.lines_read[source] = self.lines_read.get(source, 0) + lines
+        for reason, count in errors.items():
+            self.error(source, reason, count)
+
     def files_watched(self) -> dict[str, int]:
         return {source: len(paths) for source, paths in self.files.copy().items()}
 
@@ -220,16 +226,9 @@ class Ingestor:
             self._read_transcript(path, source, context)
 
     def _read_transcript(self, path: Path, source: FileSource, context: FileContext) -> None:
-        key = str(path)
-        try:
-            status = os.stat(path)
-        except FileNotFoundError:
-            self._forget(key)
+        status = self._stat_followed(path, source)
+        if status is None:
             return
-        except OSError as error:
-            self._unreadable(source, path, error)
-            return
-        self.stats.files.setdefault(source.name, set()).add(key)
         start = self._resume_offset(path, status)
         if start is None:
             return
@@ -239,30 +238,46 @@ class Ingestor:
         try:
             for line in reader:
                 lines += 1
-                try:
-                    event = source.parse_line(line, context)
-                except ParseError as error:
-                    if not errors:
-                        log.warning("skipped a line: path=%s offset=%d reason=%s", path, reader.line_start, error.reason)
-                    errors[error.reason] = errors.get(error.reason, 0) + 1
-                    continue
-                if event is not None:
-                    self._batch.events.append(self.prices.price(event))
-                    if len(self._batch.events) >= COMMIT_EVERY_EVENTS:
-                        # A large file commits as it goes, so memory stays flat and a crash loses nothing.
-                        self._batch.cursors.append(self._cursor(path, source, status, reader.offset))
-                        self._commit()
+                first_error = not errors
+                if (reason := self._parse(line, source, context, errors)) and first_error:
+                    log.warning("skipped a line: path=%s offset=%d reason=%s", path, reader.line_start, reason)
+                if len(self._batch.events) >= COMMIT_EVERY_EVENTS:
+                    # A large file commits as it goes, so memory stays flat and a crash loses nothing.
+                    self._batch.cursors.append(self._cursor(path, source, status, reader.offset))
+                    self._commit()
         except OSError as error:
             self._unreadable(source, path, error)
         if reader.too_long:
             log.warning("skipped %d over-long lines: path=%s limit_bytes=%d", reader.too_long, path, self.config.max_line_bytes)
             errors["line_too_long"] = errors.get("line_too_long", 0) + reader.too_long
-        self.stats.lines_read[source.name] = self.stats.lines_read.get(source.name, 0) + lines + reader.too_long
-        for reason, count in errors.items():
-            self.stats.error(source.name, reason, count)
+        self.stats.record(source.name, lines + reader.too_long, errors)
         if sum(errors.values()) > 1:
             log.warning("skipped %d lines in path=%s: %s", sum(errors.values()), path, errors)
         self._batch.cursors.append(self._cursor(path, source, status, reader.offset))
+
+    def _stat_followed(self, path: Path, source: FileSource) -> os.stat_result | None:
+        """The file's status, counted as followed; None (its cursor forgotten) when it is gone or unreadable."""
+        try:
+            status = os.stat(path)
+        except FileNotFoundError:
+            self._forget(str(path))
+            return None
+        except OSError as error:
+            self._unreadable(source, path, error)
+            return None
+        self.stats.files.setdefault(source.name, set()).add(str(path))
+        return status
+
+    def _parse(self, line: bytes, source: FileSource, context: FileContext, errors: dict[str, int]) -> str | None:
+        """One line into the pending batch, priced; the reason when it had to be skipped."""
+        try:
+            event = source.parse_line(line, context)
+        except ParseError as error:
+            errors[error.reason] = errors.get(error.reason, 0) + 1
+            return error.reason
+        if event is not None:
+            self._batch.events.append(self.prices.price(event))
+        return None
 
     def _resume_offset(self, path: Path, status: os.stat_result) -> int | None:
         """Where to read from: the cursor's offset, 0 for a new or rewritten file, None for nothing new."""
@@ -323,16 +338,8 @@ class Ingestor:
 
     def _read_zstd(self, path: Path, source: FileSource, context: FileContext) -> None:
         """A zstd-compressed transcript (a deleted session's archive): read whole when it changes."""
-        try:
-            status = os.stat(path)
-        except FileNotFoundError:
-            self._forget(str(path))
-            return
-        except OSError as error:
-            self._unreadable(source, path, error)
-            return
-        self.stats.files.setdefault(source.name, set()).add(str(path))
-        if self._resume_offset(path, status) is None:
+        status = self._stat_followed(path, source)
+        if status is None or self._resume_offset(path, status) is None:
             return
         errors: dict[str, int] = {}
         lines = 0
@@ -341,13 +348,7 @@ class Ingestor:
                 decoded = ZstdLines(handle, self.config.max_line_bytes)
                 for line in decoded:
                     lines += 1
-                    try:
-                        event = source.parse_line(line, context)
-                    except ParseError as error:
-                        errors[error.reason] = errors.get(error.reason, 0) + 1
-                        continue
-                    if event is not None:
-                        self._batch.events.append(self.prices.price(event))
+                    self._parse(line, source, context, errors)
                 if decoded.too_long:
                     errors["line_too_long"] = decoded.too_long
         except ParseError as error:  # the stream itself: not zstd, corrupt, or cut short
@@ -357,9 +358,7 @@ class Ingestor:
             return
         if errors:
             log.warning("skipped parts of a zstd transcript: path=%s %s", path, errors)
-        self.stats.lines_read[source.name] = self.stats.lines_read.get(source.name, 0) + lines
-        for reason, count in errors.items():
-            self.stats.error(source.name, reason, count)
+        self.stats.record(source.name, lines, errors)
         self._batch.cursors.append(self._cursor(path, source, status, status.st_size))
 
     def _read_databases(self, databases: list[AgentDatabase]) -> None:
@@ -373,9 +372,7 @@ class Ingestor:
             self._batch.session_cursors.extend(read.session_cursors)
             self._batch.archive_cursors.extend(read.archive_cursors)
             self._batch.session_names.extend(read.session_names)
-            self.stats.lines_read[source] = self.stats.lines_read.get(source, 0) + read.rows
-            for reason, count in read.errors.items():
-                self.stats.error(source, reason, count)
+            self.stats.record(source, read.rows, read.errors)
             if len(self._batch.events) >= COMMIT_EVERY_EVENTS:
                 self._commit()
 
