@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from .events import TokenCounts
 from .ledger import Change, SessionTotal
@@ -127,9 +127,14 @@ class Aggregate:
 
     def window(self, start: float, end: float) -> dict[ModelKey, Totals]:
         """Totals of events with start <= timestamp < end; both ends on 15-minute boundaries."""
-        result: dict[ModelKey, Totals] = {}
+        return self.windows([(start, end)])[0]
+
+    def windows(self, bounds: Sequence[tuple[float, float]]) -> list[dict[ModelKey, Totals]]:
+        """Several windows in one pass over the buckets (a scrape needs the day, week, month and trailing week)."""
+        results: list[dict[ModelKey, Totals]] = [{} for _ in bounds]
         with self._lock:
             for (bucket, source, agent, model), totals in self._buckets.items():
-                if start <= bucket < end:
-                    result.setdefault((source, agent, model), Totals()).absorb(totals)
-        return result
+                for (start, end), result in zip(bounds, results):
+                    if start <= bucket < end:
+                        result.setdefault((source, agent, model), Totals()).absorb(totals)
+        return results

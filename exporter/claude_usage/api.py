@@ -21,7 +21,7 @@ from .events import TOKEN_TYPES
 from .ledger import open_reader
 from .pricing import PriceBook, Rates
 from .queries import read_facts
-from .web import StartResponse
+from .web import StartResponse, respond
 
 log = logging.getLogger(__name__)
 
@@ -192,22 +192,6 @@ class UsageApi:
             log.exception("cannot build /api/usage")
             return _json(start_response, "500 Internal Server Error", {"error": f"cannot read the ledger ({type(error).__name__})"})
         return respond(start_response, "200 OK", to_json(report), "application/json")
-
-
-def respond(start_response: StartResponse, status: str, body: str, content_type: str, headers: tuple = ()) -> list[bytes]:
-    """A complete answer that no cache keeps (the figures move with every commit)."""
-    data = body.encode()
-    start_response(
-        status,
-        [
-            ("Content-Type", f"{content_type}; charset=utf-8"),
-            ("Content-Length", str(len(data))),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-            *headers,
-        ],
-    )
-    return [data]
 
 
 def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:

@@ -65,7 +65,11 @@ class BudgetCollector(Collector):
         now = self.clock()
         f = _families()
         windows = current_windows(now, self.config.timezone, self.config.week_start)
-        totals = {period: self.aggregate.window(w.start, w.end) for period, w in windows.items()}
+        trailing = trailing_window(now)
+        *period_totals, trailing_totals = self.aggregate.windows(
+            [(windows[period].start, windows[period].end) for period in PERIODS] + [(trailing.start, trailing.end)]
+        )
+        totals = dict(zip(PERIODS, period_totals))
         # A series that was active this month or week stays, at 0, in the periods it has no spend in,
         # so a sum over a period drops to 0 at midnight rather than vanishing.
         keys: set[ModelKey] = set().union(*(set(t) for t in totals.values()))
@@ -76,8 +80,6 @@ class BudgetCollector(Collector):
                 for token_type, value in zip(TOKEN_TYPES, t.tokens):
                     f["period_tokens"].add_metric([period, *key, token_type], value)
         if self.config.budgets:
-            trailing = trailing_window(now)
-            trailing_totals = self.aggregate.window(trailing.start, trailing.end)
             for budget in self.config.budgets:
                 state = evaluate(budget, windows[budget.period], now, totals[budget.period], trailing_totals, trailing.seconds)
                 labels = [budget.name, budget.period]

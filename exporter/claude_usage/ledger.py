@@ -20,6 +20,11 @@ from .events import PricedEvent, SessionName, TokenCounts, UsageEvent
 SCHEMA_VERSION = 2
 LEDGER_FILE = "ledger.sqlite"
 _KEY_CHUNK = 500  # below SQLite's bound-parameter limit
+# The eight columns every total over `events` is made of: five token sums, cost, requests, unpriced tokens.
+TOTALS_SQL = (
+    "sum(input), sum(output), sum(cache_read), sum(cache_write_5m), sum(cache_write_1h), sum(cost_usd), count(*),"
+    " sum(CASE WHEN priced THEN 0 ELSE input+output+cache_read+cache_write_5m+cache_write_1h END)"
+)
 
 # Each entry migrates from version N (its index) to N + 1; never edit one that has shipped.
 _MIGRATIONS: tuple[str, ...] = (
@@ -299,10 +304,7 @@ class Ledger:
         try:
             rev = self.last_rev()
             rows = self._db.execute(
-                "SELECT source, agent, session, model, sum(input), sum(output), sum(cache_read),"
-                " sum(cache_write_5m), sum(cache_write_1h), sum(cost_usd), count(*),"
-                " sum(CASE WHEN priced THEN 0 ELSE input+output+cache_read+cache_write_5m+cache_write_1h END),"
-                " max(ts) FROM events GROUP BY source, agent, session, model"
+                f"SELECT source, agent, session, model, {TOTALS_SQL}, max(ts) FROM events GROUP BY source, agent, session, model"
             ).fetchall()
         finally:
             self._db.execute("COMMIT")

@@ -17,10 +17,10 @@ from typing import Any, Callable, Iterable
 
 from .analysis import SessionUsage, UsageReport
 from .formatting import TOKEN_TYPE_NAMES, forecast_overage_note, local_time, number, overage_note, share, time_left, usd, used_note
-from .api import load_report, respond
+from .api import load_report
 from .budgets import BudgetState
 from .config import Config
-from .web import StartResponse
+from .web import StartResponse, respond
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,9 @@ from dataclasses import dataclass
 
 from .aggregate import BUCKET_SECONDS, ModelKey, Totals
 from .config import Config
+from .ledger import TOTALS_SQL
 from .windows import PERIODS, Window, current_windows, trailing_window
 
-_SUMS = (
-    "sum(input), sum(output), sum(cache_read), sum(cache_write_5m), sum(cache_write_1h), sum(cost_usd), count(*),"
-    " sum(CASE WHEN priced THEN 0 ELSE input+output+cache_read+cache_write_5m+cache_write_1h END)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +58,13 @@ class LedgerFacts:
 
 
 def _totals(row: tuple) -> Totals:
-    """Totals from the eight columns of _SUMS."""
+    """Totals from the eight columns of TOTALS_SQL."""
     return Totals([int(v or 0) for v in row[0:5]], float(row[5] or 0.0), int(row[6] or 0), int(row[7] or 0))
 
 
 def window_totals(db: sqlite3.Connection, window: Window) -> dict[ModelKey, Totals]:
     rows = db.execute(
-        f"SELECT source, agent, model, {_SUMS} FROM events WHERE ts >= ? AND ts < ? GROUP BY source, agent, model",
+        f"SELECT source, agent, model, {TOTALS_SQL} FROM events WHERE ts >= ? AND ts < ? GROUP BY source, agent, model",
         (window.start, window.end),
     )
     return {(r[0], r[1], r[2]): _totals(r[3:]) for r in rows}
@@ -92,7 +89,7 @@ def read_facts(db: sqlite3.Connection, config: Config, now: float) -> LedgerFact
         month_sessions = [
             SessionRow(r[0], r[1], r[2], r[3], _totals(r[4:12]), float(r[12]))
             for r in db.execute(
-                f"SELECT source, agent, session, model, {_SUMS}, max(ts) FROM events WHERE ts >= ? AND ts < ?"
+                f"SELECT source, agent, session, model, {TOTALS_SQL}, max(ts) FROM events WHERE ts >= ? AND ts < ?"
                 " GROUP BY source, agent, session, model",
                 (month.start, month.end),
             )
@@ -112,7 +109,7 @@ def read_facts(db: sqlite3.Connection, config: Config, now: float) -> LedgerFact
             for r in db.execute("SELECT source, session, name FROM sessions")
             if (r[0], r[1]) in month_keys
         }
-        row = db.execute(f"SELECT min(ts), max(ts), {_SUMS} FROM events").fetchone()
+        row = db.execute(f"SELECT min(ts), max(ts), {TOTALS_SQL} FROM events").fetchone()
         first, last, all_time = row[0], row[1], _totals(row[2:])
         sessions_scanned = db.execute("SELECT count(*) FROM (SELECT 1 FROM events GROUP BY source, session)").fetchone()[0]
         files_scanned = db.execute("SELECT count(*) FROM file_cursors").fetchone()[0]

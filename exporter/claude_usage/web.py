@@ -23,9 +23,24 @@ StartResponse = Callable[..., object]
 WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
 
-def plain(start_response: StartResponse, status: str, body: str, content_type: str = "text/plain; charset=utf-8") -> list[bytes]:
+NOT_READY = "Not ready: the first scan of the transcripts is running.\n"
+
+
+def respond(
+    start_response: StartResponse, status: str, body: str, content_type: str = "text/plain", headers: tuple = ()
+) -> list[bytes]:
+    """A complete answer that no cache keeps (the figures move with every commit)."""
     data = body.encode()
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    start_response(
+        status,
+        [
+            ("Content-Type", f"{content_type}; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            *headers,
+        ],
+    )
     return [data]
 
 
@@ -37,7 +52,7 @@ class ExporterApp:
         self._metrics = make_wsgi_app(registry)
         self._routes: dict[str, WsgiApp] = {
             "/metrics": self._serve_metrics,
-            "/-/healthy": lambda environ, start: plain(start, "200 OK", "Healthy.\n"),
+            "/-/healthy": lambda environ, start: respond(start, "200 OK", "Healthy.\n"),
             "/-/ready": self._serve_ready,
         }
 
@@ -47,20 +62,20 @@ class ExporterApp:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         app = self._routes.get(environ.get("PATH_INFO") or "/")
         if app is None:
-            return plain(start_response, "404 Not Found", "Not found.\n")
+            return respond(start_response, "404 Not Found", "Not found.\n")
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            return plain(start_response, "405 Method Not Allowed", "Only GET.\n")
+            return respond(start_response, "405 Method Not Allowed", "Only GET.\n")
         return app(environ, start_response)
 
     def _serve_metrics(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if not self.ready.is_set():
-            return plain(start_response, "503 Service Unavailable", "Not ready: the first scan of the transcripts is running.\n")
+            return respond(start_response, "503 Service Unavailable", NOT_READY)
         return self._metrics(environ, start_response)
 
     def _serve_ready(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if self.ready.is_set():
-            return plain(start_response, "200 OK", "Ready.\n")
-        return plain(start_response, "503 Service Unavailable", "Not ready: the first scan of the transcripts is running.\n")
+            return respond(start_response, "200 OK", "Ready.\n")
+        return respond(start_response, "503 Service Unavailable", NOT_READY)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
