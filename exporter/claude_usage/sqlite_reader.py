@@ -30,6 +30,7 @@ from .ledger import ArchiveCursor, SessionCursor
 from .sources import openclaw_sqlite as oc
 from .sources.common import label_safe
 from .sources.openclaw_jsonl import NAME as SOURCE
+from .lines import LineSplitter
 
 log = logging.getLogger(__name__)
 
@@ -456,11 +457,12 @@ class _PlainLines:
     too_long: int = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        for line in self.blob.split(b"\n"):
-            if len(line) > self.max_line_bytes:
-                self.too_long += 1
-            elif line.strip():
-                yield line
+        splitter = LineSplitter(self.max_line_bytes)
+        try:
+            yield from splitter.feed(self.blob)
+            yield from splitter.finish()  # the blob is the whole archive: its last line is complete
+        finally:
+            self.too_long = splitter.too_long
 
 
 class _read_transaction:

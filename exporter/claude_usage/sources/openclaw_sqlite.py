@@ -24,8 +24,7 @@ import zstandard
 
 from ..events import ParseError, UsageEvent
 from ..lines import LineSplitter
-from .common import load_object, looks_like_object
-from .openclaw_jsonl import event_from_entry
+from . import FileContext, FileKind, openclaw_jsonl
 
 DATABASE_NAME = "openclaw-agent.sqlite"
 REGISTRY_PARTS = ("state", "openclaw.sqlite")  # below a state dir: the agent_databases registry
@@ -37,8 +36,6 @@ BASE_COLUMNS = frozenset({"session_id", "seq", "event_json"})
 ZSTD_COLUMNS = frozenset({"event_zstd", "event_utf8_bytes"})
 
 ZSTD_READ_BYTES = 64 * 1024
-
-_USAGE_MARK = b'"usage"'
 
 
 # -- schema --------------------------------------------------------------------------------
@@ -120,24 +117,14 @@ def decode_row(row: TranscriptRow, max_bytes: int) -> bytes:
     return line
 
 
-def entry_from_line(line: bytes) -> dict[str, Any] | None:
-    """The entry of a line that may carry usage; None for the many that cannot."""
-    if _USAGE_MARK not in line:
-        if line.strip() and not looks_like_object(line):
-            raise ParseError("invalid_json", "not a JSON object")
-        return None
-    return load_object(line)
-
-
 def event_from_row(row: TranscriptRow, agent: str, max_bytes: int) -> UsageEvent | None:
-    entry = entry_from_line(decode_row(row, max_bytes))
-    return None if entry is None else event_from_entry(entry, agent=agent, session=row.session_id)
+    """A row is one JSONL line of section 2: parsed exactly as the JSONL source parses it."""
+    return event_from_line(decode_row(row, max_bytes), agent, row.session_id)
 
 
 def event_from_line(line: bytes, agent: str, session: str) -> UsageEvent | None:
-    """One line of an archive (the JSONL of a whole session)."""
-    entry = entry_from_line(line)
-    return None if entry is None else event_from_entry(entry, agent=agent, session=session)
+    """One line of an archive (the JSONL of a whole session) or of a decoded row."""
+    return openclaw_jsonl.parse_line(line, FileContext(FileKind.TRANSCRIPT, agent=agent, session=session))
 
 
 # -- archives ------------------------------------------------------------------------------
